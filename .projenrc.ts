@@ -1,0 +1,123 @@
+import { awscdk, javascript } from 'projen';
+
+// aws-cdk-lib 2.257.0 is the newest release that @aws-cdk/integ-runner can read, and cdk-nag v2
+// (Aspects + NagSuppressions) works with it; see README "Contributing".
+const CDK_VERSION = '2.257.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-mlops-abalone-pipeline',
+  description: 'A complete MLOps system for the UCI Abalone age model as an AWS CDK construct: validated data ingest, a SageMaker pipeline with a quality gate, an auto-scaling endpoint behind a REST API, a React web app, and a local mode that runs it all without an AWS account.',
+  author: 'cdk-mlops-abalone-pipeline maintainers',
+  authorAddress: 'maintainers@users.noreply.github.com',
+  repositoryUrl: 'https://github.com/cdk-mlops-abalone-pipeline/cdk-mlops-abalone-pipeline.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  keywords: ['cdk', 'awscdk', 'sagemaker', 'mlops', 'xgboost', 'abalone', 'codepipeline'],
+
+  cdkVersion: CDK_VERSION,
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+
+  // Only the JavaScript target: other jsii targets cannot be packaged on these machines (see README).
+  github: false,
+  release: false,
+  docgen: true,
+
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testTimeout: 60_000,
+    },
+  },
+
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: {
+      externals: ['@aws-sdk/*'],
+      sourcemap: false,
+    },
+    // SDK v3 reuses connections by default; the variable is only for v2.
+    awsSdkConnectionReuse: false,
+  },
+
+  devDeps: [
+    'cdk-nag@^2.38.2',
+    'aws-cdk@^2.1100.0',
+    '@types/aws-lambda',
+    '@aws-sdk/client-application-auto-scaling',
+    '@aws-sdk/client-codepipeline',
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-s3',
+    '@aws-sdk/client-sagemaker',
+    '@aws-sdk/client-sagemaker-runtime',
+    '@aws-sdk/client-sns',
+    'aws-sdk-client-mock',
+    'ajv@^8',
+  ],
+
+  gitignore: ['/assets/', '/examples/cdk.out/', '/.venv/', '__pycache__/', '*.pyc', '/bench/out/'],
+});
+
+// The example app is for users to copy; it is not part of the package.
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/bench/');
+project.addPackageIgnore('/webapp/');
+project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('__pycache__/');
+
+const PYTHON = '${PYTHON:-/usr/bin/python3}';
+
+// Minify the Lambda bundles (the lambda options of projen do not expose esbuild's --minify).
+for (const task of project.tasks.all.filter((t) => /^bundle:.*\.lambda$/.test(t.name))) {
+  const [bundleStep, ...rest] = task.steps;
+  if (rest.length > 0 || bundleStep.execArgs?.[0] !== 'esbuild') throw new Error(`Unexpected bundle task ${task.name}`);
+  task.reset();
+  task.execArgs([...bundleStep.execArgs, '--minify']);
+}
+
+// The web app is its own npm package in webapp/, built into assets/webapp (shipped in the tarball).
+const webappInstall = project.addTask('webapp:install', {
+  description: 'Install the web app\'s npm packages',
+  exec: 'npm ci --prefix webapp --no-audit --no-fund',
+  condition: '[ ! -d webapp/node_modules ]',
+});
+const webappBuild = project.addTask('webapp:build', { description: 'Build the web app into assets/webapp' });
+webappBuild.spawn(webappInstall);
+webappBuild.exec('npm run build --prefix webapp');
+project.preCompileTask.spawn(webappBuild);
+const webappTest = project.addTask('test:webapp', { description: 'Web app component tests and browser tests (headless Chromium)' });
+webappTest.spawn(webappInstall);
+webappTest.exec('npm test --prefix webapp');
+webappTest.exec('npm run e2e --prefix webapp');
+
+// Synthesize the example app offline and print what it made.
+const exampleSynth = project.addTask('example:synth', {
+  description: 'Synthesize the example app into examples/cdk.out (offline, no AWS credentials) and summarize it',
+});
+exampleSynth.spawn(project.tasks.tryFind('pre-compile')!);
+exampleSynth.exec('rm -rf examples/cdk.out');
+exampleSynth.exec('cdk synth --app "ts-node --transpile-only --project examples/tsconfig.json examples/app.ts" --output examples/cdk.out --quiet', {
+  env: { CDK_DISABLE_VERSION_CHECK: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+});
+exampleSynth.exec('node build-tools/summarize-cloud-assembly.js examples/cdk.out');
+
+// cfn-lint on every template the example synthesizes (W3005/W3010 are CDK's usual noise).
+const cfnLint = project.addTask('test:cfn-lint', {
+  description: 'Run cfn-lint on the example app\'s synthesized templates',
+});
+cfnLint.spawn(exampleSynth);
+cfnLint.exec('cfn-lint --ignore-checks W3005 W3010 -- examples/cdk.out/*.template.json');
+
+// The ML scripts' tests run with an interpreter that has the SageMaker containers' versions.
+const pytest = project.addTask('test:python', {
+  description: 'pytest for the ML scripts (scikit-learn 1.2, xgboost 1.7, pandas 1.5)',
+});
+pytest.exec(`${PYTHON} build-tools/check-python.py && ${PYTHON} -m pytest test/ml -q -p no:cacheprovider --junitxml=test-reports/pytest.xml`);
+
+project.testTask.spawn(pytest);
+project.testTask.spawn(webappTest);
+project.testTask.spawn(cfnLint);
+
+project.synth();

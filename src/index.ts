@@ -1,0 +1,2 @@
+export * from './data-ingest';
+export * from './mlops-abalone-pipeline';
