@@ -8,12 +8,15 @@ import { acknowledgeNag } from './nag';
  * A private, SSL-only bucket for S3 server access logs. Log delivery is granted by bucket policy
  * (not the legacy LogDeliveryWrite ACL, which CDK uses unless an app-wide feature flag is set).
  */
-export function createAccessLogsBucket(scope: Construct, id: string, removalPolicy: RemovalPolicy): s3.Bucket {
+export function createAccessLogsBucket(
+  scope: Construct, id: string, removalPolicy: RemovalPolicy,
+  objectOwnership: s3.ObjectOwnership = s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+): s3.Bucket {
   const bucket = new s3.Bucket(scope, id, {
     encryption: s3.BucketEncryption.S3_MANAGED,
     enforceSSL: true,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    objectOwnership,
     versioned: true,
     lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
     removalPolicy,

@@ -35,10 +35,11 @@ export function acknowledgeNag(scope: IConstruct, acknowledgements: NagAcknowled
 }
 
 /**
- * Acknowledges rules on a construct that CDK itself adds at stack level (singleton helper functions such as
- * BucketNotificationsHandler), found by id under the stack. Does nothing when the helper is not there.
+ * Acknowledges rules on constructs that CDK itself adds at stack level (singleton helper functions such as
+ * BucketNotificationsHandler), found by id prefix under the stack (CDK may append a variant, e.g. `256MiB`).
  */
-export function acknowledgeNagOnStackHelper(scope: IConstruct, helperId: string, acknowledgements: NagAcknowledgement[]): void {
-  const helper = Stack.of(scope).node.tryFindChild(helperId);
-  if (helper) acknowledgeNag(helper, acknowledgements, true);
+export function acknowledgeNagOnStackHelper(scope: IConstruct, helperIdPrefix: string, acknowledgements: NagAcknowledgement[]): void {
+  for (const helper of Stack.of(scope).node.children.filter((c) => c.node.id.startsWith(helperIdPrefix))) {
+    acknowledgeNag(helper, acknowledgements, true);
+  }
 }

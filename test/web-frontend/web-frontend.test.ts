@@ -1,0 +1,147 @@
+import { App, Fn, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import { WebFrontend, WebFrontendProps } from '../../src/web-frontend';
+import { addNagChecks, nagFindings } from '../support/nag';
+
+const API_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/';
+
+function build(props: Partial<WebFrontendProps> = {}): { stack: Stack; web: WebFrontend; template: Template } {
+  const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  addNagChecks(stack);
+  const web = new WebFrontend(stack, 'Web', { apiUrl: API_URL, ...props });
+  return { stack, web, template: Template.fromStack(stack) };
+}
+
+function distributionConfig(template: Template): any {
+  const distributions = Object.values(template.findResources('AWS::CloudFront::Distribution'));
+  expect(distributions).toHaveLength(1);
+  return (distributions[0] as any).Properties.DistributionConfig;
+}
+
+describe('WebFrontend secure defaults', () => {
+  const { stack, web, template } = build();
+
+  test('the site bucket is private, encrypted and SSL-only, reached through origin access control', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LoggingConfiguration: { LogFilePrefix: 'site-bucket/', DestinationBucketName: Match.anyValue() },
+    });
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    template.resourceCountIs('AWS::CloudFront::CloudFrontOriginAccessIdentity', 0);
+    const config = distributionConfig(template);
+    expect(config.Origins[0].OriginAccessControlId).toBeDefined();
+    expect(config.Origins[0].S3OriginConfig.OriginAccessIdentity).toBe('');
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Effect: 'Allow', Action: 's3:GetObject', Principal: { Service: 'cloudfront.amazonaws.com' },
+          Condition: { StringEquals: { 'AWS:SourceArn': Match.anyValue() } },
+        })]),
+      },
+    });
+  });
+
+  test('HTTPS only, modern protocols, cheapest price class, access logs', () => {
+    const config = distributionConfig(template);
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(config.PriceClass).toBe('PriceClass_100');
+    expect(config.HttpVersion).toBe('http2and3');
+    expect(config.Logging).toEqual({ Bucket: { 'Fn::GetAtt': [expect.stringMatching(/LogBucket/), 'RegionalDomainName'] }, Prefix: 'cloudfront/' });
+    expect(config.DefaultRootObject).toBe('index.html');
+  });
+
+  test('client-side routes fall back to index.html', () => {
+    const config = distributionConfig(template);
+    expect(config.CustomErrorResponses).toEqual([
+      { ErrorCode: 403, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 300 },
+      { ErrorCode: 404, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 300 },
+    ]);
+  });
+
+  test('config.json is never cached', () => {
+    const config = distributionConfig(template);
+    const behavior = config.CacheBehaviors.find((b: any) => b.PathPattern === '/config.json');
+    expect(behavior.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // CachingDisabled
+  });
+
+  test('security headers: a CSP that allows only the API origin, HSTS, no framing', () => {
+    const policies = template.findResources('AWS::CloudFront::ResponseHeadersPolicy');
+    const config = (Object.values(policies)[0] as any).Properties.ResponseHeadersPolicyConfig;
+    const csp = JSON.stringify(stack.resolve(config.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy));
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self' https://abc123.execute-api.eu-west-1.amazonaws.com");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('*');
+    expect(config.SecurityHeadersConfig.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true });
+    expect(config.SecurityHeadersConfig.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+    expect(config.SecurityHeadersConfig.ContentTypeOptions).toEqual({ Override: true });
+  });
+
+  test('deploys the built app plus a JSON-escaped config.json, and invalidates the cache', () => {
+    template.hasResourceProperties('Custom::CDKBucketDeployment', {
+      SourceObjectKeys: [Match.stringLikeRegexp('\\.zip$'), Match.stringLikeRegexp('\\.zip$')],
+      SourceMarkersConfig: [{}, { jsonEscape: true }],
+      DistributionPaths: ['/*'],
+      Prune: true,
+    });
+  });
+
+  test('an API URL known only at deploy time reaches config.json through a deploy-time marker', () => {
+    const tokenStack = new Stack(new App(), 'Tokens');
+    new WebFrontend(tokenStack, 'Web', { apiUrl: Fn.importValue('AbaloneApiUrl') });
+    const deployment = Object.values(Template.fromStack(tokenStack).findResources('Custom::CDKBucketDeployment'))[0] as any;
+    const markers = Object.values(deployment.Properties.SourceMarkers[1]);
+    expect(markers).toHaveLength(1);
+    expect(JSON.stringify(markers[0])).toContain('{"Fn::ImportValue":"AbaloneApiUrl"}');
+  });
+
+  test('exposes the site URL', () => {
+    expect(stack.resolve(web.siteUrl)).toEqual({
+      'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/Distribution/), 'DomainName'] }]],
+    });
+  });
+
+  test('cdk-nag AwsSolutions finds nothing unacknowledged', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('WebFrontend options', () => {
+  test('a custom domain with its certificate and a web ACL', () => {
+    const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'us-east-1' } });
+    addNagChecks(stack);
+    const certificate = acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:us-east-1:111111111111:certificate/abc');
+    new WebFrontend(stack, 'Web', {
+      apiUrl: API_URL,
+      domainNames: ['abalone.example.com'],
+      certificate,
+      webAclId: 'arn:aws:wafv2:us-east-1:111111111111:global/webacl/abalone/123',
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_ALL,
+      feedbackEnabled: false,
+    });
+    const template = Template.fromStack(stack);
+    const config = distributionConfig(template);
+    expect(config.Aliases).toEqual(['abalone.example.com']);
+    expect(config.ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+    expect(config.WebACLId).toBe('arn:aws:wafv2:us-east-1:111111111111:global/webacl/abalone/123');
+    expect(config.PriceClass).toBe('PriceClass_All');
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('WebFrontend prop validation', () => {
+  const cases: Array<[string, Partial<WebFrontendProps>, RegExp]> = [
+    ['a relative apiUrl', { apiUrl: '/prod/' }, /apiUrl is "\/prod\/"/],
+    ['domainNames without certificate', { domainNames: ['a.example.com'] }, /domainNames is a.example.com; domainNames and certificate go together/],
+    ['empty domainNames', { domainNames: [], certificate: {} as acm.ICertificate }, /domainNames is ; it must name at least one domain/],
+    ['a regional web ACL', { webAclId: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/x/1' }, /webAclId is .*scope CLOUDFRONT/],
+  ];
+  test.each(cases)('fails on %s, naming the prop', (_name, props, message) => {
+    const stack = new Stack(new App(), 'Test');
+    expect(() => new WebFrontend(stack, 'Web', { apiUrl: API_URL, ...props })).toThrow(message);
+  });
+});
