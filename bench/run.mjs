@@ -1,0 +1,66 @@
+// Prints the project's speed and size figures next to their baselines and targets (README "Budgets").
+// Usage: npx projen bench   (after `npx projen build`, so the bundles and the web app exist)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { constants, gzipSync } from 'node:zlib';
+
+const root = new URL('..', import.meta.url).pathname;
+const python = process.env.PYTHON ?? '/usr/bin/python3';
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const section = (title) => console.log(`\n## ${title}`);
+
+function timeSynth(appFile) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const out = mkdtempSync(join(tmpdir(), 'bench-synth-'));
+    const start = process.hrtime.bigint();
+    const result = spawnSync('npx', ['ts-node', '--transpile-only', '--project', 'examples/tsconfig.json', appFile], {
+      cwd: root, env: { ...process.env, CDK_OUTDIR: out }, encoding: 'utf8',
+    });
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+    rmSync(out, { recursive: true, force: true });
+    if (result.status !== 0) throw new Error(`${appFile} failed to synthesize:\n${result.stderr}`);
+  }
+  return median(times);
+}
+
+section(`Whole-system synth (median of ${runs}; same aws-cdk-lib, ts-node --transpile-only)`);
+const empty = timeSynth('bench/empty-app.ts');
+const example = timeSynth('examples/app.ts');
+console.log(`empty app            ${empty.toFixed(2)} s`);
+console.log(`example app          ${example.toFixed(2)} s  = ${(example / empty).toFixed(2)}x the empty app (target <= 1.3x; the AWS sample: 1.16-1.28x per app, three apps)`);
+
+section('Lambda bundles (minified, @aws-sdk/* external; target <= 50 KB each; the AWS sample: 558 KB and 589 KB)');
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+for (const file of walk(join(root, 'assets')).filter((f) => f.endsWith('.lambda/index.js')).sort()) {
+  const size = statSync(file).size;
+  console.log(`${file.slice(root.length + 'assets/'.length).padEnd(52)} ${kb(size).padStart(9)}  ${size <= 50 * 1024 ? 'ok' : 'OVER BUDGET'}`);
+}
+
+section('Web app (target: JS <= 80 KB gzip -9, build <= 5 s; the AWS sample: 267 KB gzip, 18 s)');
+const buildStart = process.hrtime.bigint();
+execFileSync('npm', ['run', 'build', '--prefix', 'webapp', '--silent'], { cwd: root, stdio: 'ignore' });
+const buildSeconds = Number(process.hrtime.bigint() - buildStart) / 1e9;
+let jsRaw = 0;
+let jsGzip = 0;
+const webAssets = join(root, 'assets', 'webapp', 'assets');
+for (const file of readdirSync(webAssets).filter((f) => f.endsWith('.js'))) {
+  const content = readFileSync(join(webAssets, file));
+  jsRaw += content.length;
+  jsGzip += gzipSync(content, { level: constants.Z_BEST_COMPRESSION }).length;
+}
+console.log(`JS ${kb(jsRaw)} raw, ${kb(jsGzip)} gzip -9; build (tsc + vite) ${buildSeconds.toFixed(1)} s`);
+
+section('Model quality: MSE on the held-out 15% over 10 split seeds (target: mean <= 4.6, gate 6.0 passes on every seed)');
+const ml = spawnSync(python, ['bench/ml/mse_over_seeds.py'], { cwd: root, encoding: 'utf8' });
+process.stdout.write(ml.stdout);
+if (ml.status !== 0) {
+  process.stderr.write(ml.stderr);
+  process.exitCode = 1;
+}

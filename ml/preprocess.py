@@ -1,0 +1,320 @@
+"""Validate the raw abalone files, fit the feature preprocessor and split the data.
+
+SageMaker Processing script (scikit-learn 1.2-1 container). Reads every *.csv / *.data file
+under --input-dir, re-validates each row against the raw data contract, fits a
+ColumnTransformer (one-hot sex + standardised measures) on the training split, and writes
+label-first headerless CSVs plus the preprocessor model.tar.gz for the sklearn serving
+container. Exits non-zero with a readable message on any problem.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import math
+import os
+import re
+import sys
+import tarfile
+import traceback
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+# The raw data contract; src/contracts/abalone-data.ts is the source of truth and a test
+# compares it with `--print-contract`.
+SEX_CODES = ("M", "F", "I")
+MAX_DATASET_VALUE = {
+    "length": 1.25,
+    "diameter": 1.0,
+    "height": 1.25,
+    "whole_weight": 5.0,
+    "shucked_weight": 3.0,
+    "viscera_weight": 1.5,
+    "shell_weight": 2.0,
+}
+MEASURES = tuple(MAX_DATASET_VALUE)
+LABEL = "rings"
+MAX_RINGS = 100
+COLUMNS = ("sex",) + MEASURES + (LABEL,)
+FEATURES = COLUMNS[:-1]
+# Fixed (sorted) category order so the feature layout never depends on which sexes a split holds.
+SEX_CATEGORIES = sorted(SEX_CODES)
+FEATURE_COLUMNS = tuple("sex_" + s for s in SEX_CATEGORIES) + MEASURES
+
+DATA_SUFFIXES = (".csv", ".data")
+MAX_PROBLEMS = 20
+CONTAINER_INFERENCE_SCRIPT = "/opt/ml/processing/input/inference/inference.py"
+PREPROCESSOR_FILE = "model.joblib"
+INTEGER = re.compile(r"[0-9]+")
+
+
+class InputError(Exception):
+    """A problem with the job's input that the user has to fix."""
+
+
+def contract() -> dict:
+    return {
+        "columns": list(COLUMNS),
+        "sexCodes": list(SEX_CODES),
+        "maxDatasetValue": dict(MAX_DATASET_VALUE),
+        "maxRings": MAX_RINGS,
+        "label": LABEL,
+        "featureColumns": list(FEATURE_COLUMNS),
+    }
+
+
+def find_data_files(input_dir: str) -> List[str]:
+    """Every data file under input_dir, recursively (a ManifestFile input keeps key paths)."""
+    if not os.path.isdir(input_dir):
+        raise InputError(f"input directory {input_dir} does not exist")
+    found = []
+    for root, dirs, files in os.walk(input_dir):
+        dirs.sort()
+        for name in files:
+            path = os.path.join(root, name)
+            if name.lower().endswith(DATA_SUFFIXES):
+                found.append(path)
+            else:
+                print(f"skipping {os.path.relpath(path, input_dir)}: not a .csv or .data file", file=sys.stderr)
+    found.sort()
+    if not found:
+        raise InputError(f"no .csv or .data files found under {input_dir}")
+    return found
+
+
+def check_row(fields: Sequence[str]) -> List[Tuple[Optional[str], str]]:
+    """(column, reason) for each contract violation of one raw row; column None for the whole row."""
+    if len(fields) != len(COLUMNS):
+        return [(None, f"expected {len(COLUMNS)} columns ({','.join(COLUMNS)}), found {len(fields)}")]
+    problems: List[Tuple[Optional[str], str]] = []
+    if fields[0] not in SEX_CODES:
+        problems.append(("sex", f"{fields[0]!r} is not one of {'/'.join(SEX_CODES)}"))
+    for column, text in zip(MEASURES, fields[1:-1]):
+        try:
+            value = float(text)
+        except ValueError:
+            problems.append((column, f"{text!r} is not a number"))
+            continue
+        if not math.isfinite(value):
+            problems.append((column, f"{text!r} is not a finite number"))
+        elif value < 0:
+            problems.append((column, f"{text} is negative"))
+        elif value > MAX_DATASET_VALUE[column]:
+            problems.append((column, f"{text} is above the maximum {MAX_DATASET_VALUE[column]} "
+                                     "(the dataset scale is mm and g divided by 200)"))
+    rings = fields[-1]
+    if not INTEGER.fullmatch(rings) or not 1 <= int(rings) <= MAX_RINGS:
+        problems.append((LABEL, f"{rings!r} is not an integer from 1 to {MAX_RINGS}"))
+    return problems
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def parse_file(path: str, name: str) -> Iterator[Tuple[str, object]]:
+    """Yields ("row", fields) for valid rows and ("problem", message) for contract violations."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        yield "problem", f"{name}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x})"
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    first = True
+    for fields in reader:
+        fields = [f.strip() for f in fields]
+        if not any(fields):
+            continue
+        line = reader.line_num
+        if first:
+            first = False
+            if [f.lower() for f in fields] == list(COLUMNS):
+                continue
+            if not any(is_number(f) for f in fields):
+                yield "problem", (f"{name}: line {line}: header {','.join(fields)!r} does not match "
+                                  f"the contract's columns {','.join(COLUMNS)!r}")
+                continue
+        problems = check_row(fields)
+        if not problems:
+            yield "row", fields
+        for column, reason in problems:
+            where = f"line {line}" if column is None else f"line {line}, column {column}"
+            yield "problem", f"{name}: {where}: {reason}"
+
+
+def read_rows(files: Sequence[str], input_dir: str) -> List[List[str]]:
+    """All rows of all files; raises InputError listing up to MAX_PROBLEMS problems."""
+    rows: List[List[str]] = []
+    problems: List[str] = []
+    for path in files:
+        name = os.path.relpath(path, input_dir)
+        before = len(rows)
+        for kind, item in parse_file(path, name):
+            if kind == "row":
+                rows.append(item)
+            else:
+                problems.append(item)
+                if len(problems) == MAX_PROBLEMS:
+                    break
+        if len(problems) == MAX_PROBLEMS:
+            break
+        print(f"read {name}: {len(rows) - before} rows")
+    if problems:
+        count = f"the first {MAX_PROBLEMS}" if len(problems) == MAX_PROBLEMS else str(len(problems))
+        raise InputError(f"{count} problem(s) in the input data (fix them and run again):\n  " + "\n  ".join(problems))
+    if not rows:
+        raise InputError(f"the input files under {input_dir} contain no data rows")
+    return rows
+
+
+def to_frame(rows: List[List[str]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame[list(MEASURES)] = frame[list(MEASURES)].astype(np.float64)
+    frame[LABEL] = frame[LABEL].astype(np.int64)
+    return frame
+
+
+def split_indices(n: int, seed: int, train_ratio: float, validation_ratio: float) -> Dict[str, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    train_end = int(n * train_ratio)
+    validation_end = int(n * (train_ratio + validation_ratio))
+    splits = {"train": order[:train_end], "validation": order[train_end:validation_end],
+              "test": order[validation_end:]}
+    empty = [name for name, idx in splits.items() if len(idx) == 0]
+    if empty:
+        raise InputError(f"{n} data rows are too few for the ratios: the {', '.join(empty)} split would be empty")
+    return splits
+
+
+def build_preprocessor() -> ColumnTransformer:
+    return ColumnTransformer([
+        ("sex", OneHotEncoder(categories=[SEX_CATEGORIES], handle_unknown="ignore", sparse_output=False), ["sex"]),
+        ("measures", StandardScaler(), list(MEASURES)),
+    ])
+
+
+def write_csv(path: str, labels: np.ndarray, features: np.ndarray) -> None:
+    # repr() gives the shortest text that reads back to the same float, so outputs are exact
+    # and byte-for-byte reproducible.
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        for label, row in zip(labels.tolist(), features.tolist()):
+            f.write(",".join([str(label)] + [repr(v) for v in row]) + "\n")
+
+
+def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_model_archive(path: str, preprocessor: ColumnTransformer, inference_script: str) -> None:
+    """model.tar.gz for the sklearn serving container: the preprocessor at the root and the
+    handler under code/ (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code)."""
+    buffer = io.BytesIO()
+    joblib.dump(preprocessor, buffer)
+    with open(inference_script, "rb") as f:
+        script = f.read()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # mtime=0 everywhere keeps the archive identical for identical inputs.
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        add_bytes(tar, PREPROCESSOR_FILE, buffer.getvalue())
+        add_bytes(tar, "code/inference.py", script)
+
+
+def resolve_inference_script(given: Optional[str]) -> str:
+    if given is not None:
+        candidates = [given]
+    else:
+        beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inference.py")
+        candidates = [CONTAINER_INFERENCE_SCRIPT, beside]
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    raise InputError(f"inference script not found (looked for {' and '.join(candidates)})")
+
+
+def run(args: argparse.Namespace) -> Dict[str, int]:
+    if not 0 < args.train_ratio < 1 or not 0 < args.validation_ratio < 1 \
+            or args.train_ratio + args.validation_ratio >= 1:
+        raise InputError("--train-ratio and --validation-ratio must each be in (0, 1) and sum to less than 1 "
+                         f"(got {args.train_ratio} and {args.validation_ratio})")
+    inference_script = resolve_inference_script(args.inference_script)
+    files = find_data_files(args.input_dir)
+    frame = to_frame(read_rows(files, args.input_dir))
+    splits = split_indices(len(frame), args.seed, args.train_ratio, args.validation_ratio)
+
+    # Fit on the training split only, so validation and test stay unseen.
+    preprocessor = build_preprocessor().fit(frame.iloc[splits["train"]][list(FEATURES)])
+    for name, idx in splits.items():
+        part = frame.iloc[idx]
+        write_csv(os.path.join(args.output_dir, name, f"{name}.csv"),
+                  part[LABEL].to_numpy(), preprocessor.transform(part[list(FEATURES)]))
+    write_model_archive(os.path.join(args.output_dir, "model", "model.tar.gz"), preprocessor, inference_script)
+    return {"files": len(files), "rows": len(frame), **{name: len(idx) for name, idx in splits.items()}}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input-dir", default="/opt/ml/processing/input/data",
+                        help="folder searched recursively for *.csv and *.data raw files")
+    parser.add_argument("--output-dir", default="/opt/ml/processing",
+                        help="writes train/train.csv, validation/validation.csv, test/test.csv, model/model.tar.gz")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the random split")
+    parser.add_argument("--train-ratio", type=float, default=0.7)
+    parser.add_argument("--validation-ratio", type=float, default=0.15, help="the test split takes the rest")
+    parser.add_argument("--inference-script", default=None,
+                        help=f"handler packed into model.tar.gz (default: {CONTAINER_INFERENCE_SCRIPT}, "
+                             "else inference.py beside this script)")
+    parser.add_argument("--exit-message-file", default="/opt/ml/output/message",
+                        help="on failure the reason is also written here (the job's ExitMessage), "
+                             "if its folder exists")
+    parser.add_argument("--print-contract", action="store_true", help="print the data contract as JSON and exit")
+    return parser.parse_args(argv)
+
+
+def fail(message: str, exit_message_file: str) -> None:
+    print(f"ERROR: {message}", file=sys.stderr)
+    if exit_message_file and os.path.isdir(os.path.dirname(exit_message_file)):
+        try:
+            with open(exit_message_file, "w", encoding="utf-8") as f:
+                f.write(message[:1024])
+        except OSError:
+            pass
+    sys.exit(1)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    if args.print_contract:
+        print(json.dumps(contract()))
+        return
+    try:
+        summary = run(args)
+    except InputError as e:
+        fail(str(e), args.exit_message_file)
+    except Exception as e:  # noqa: BLE001 - any other failure still has to end the job with a reason
+        traceback.print_exc()
+        fail(f"preprocessing failed: {type(e).__name__}: {e}", args.exit_message_file)
+    print(f"validated {summary['rows']} rows from {summary['files']} file(s); "
+          f"train {summary['train']}, validation {summary['validation']}, test {summary['test']} (seed {args.seed})")
+
+
+if __name__ == "__main__":
+    main()
