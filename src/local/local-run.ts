@@ -1,0 +1,165 @@
+/**
+ * `local run`: validates the data the way DataIngest does, writes it with a SageMaker ManifestFile, builds the
+ * pipeline definition with the construct's own builder and runs it with {@link LocalPipelineRunner}.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DATA_FILE_SUFFIXES } from '../data-ingest/layout';
+import { formatError, validateRawData } from '../data-ingest/raw-data-validator';
+import {
+  DEFAULT_MODEL_APPROVAL_STATUS, DEFAULT_MODEL_PACKAGE_GROUP_NAME, DEFAULT_MSE_THRESHOLD, PARAMETER_NAMES,
+  PipelineDefinition, buildAbaloneTrainingDefinition,
+} from '../training-pipeline/definition';
+import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/images';
+import { LocalPipelineRunner, LocalRunResult, StepEvent } from './pipeline-runner';
+import { LocalModelRegistry } from './registry';
+
+/** Where the package's ML scripts are (the same files the cloud jobs run). */
+export const ML_DIR = path.join(__dirname, '..', '..', 'ml');
+
+/** The documented default data source: the UCI repository's abalone.data. */
+export const UCI_ABALONE_URL = 'https://archive.ics.uci.edu/ml/machine-learning-databases/abalone/abalone.data';
+
+/** Largest data download accepted, in bytes (the UCI file is 191 KB). */
+const MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024;
+
+export interface LocalRunOptions {
+  /** A file, a folder of `.csv`/`.data` files, or an http(s) URL. */
+  readonly data: string;
+  /** Local mode's home: the registry lives in `<home>/registry`. */
+  readonly home: string;
+  /** This run's folder. @default <home>/runs/<execution id> */
+  readonly outDir?: string;
+  readonly python: string;
+  readonly mseThreshold?: number;
+  readonly maxMae?: number;
+  readonly minR2?: number;
+  /** Pipeline parameter values, e.g. `{ SplitSeed: 7 }`. */
+  readonly parameters?: Record<string, string | number>;
+  readonly onProgress?: (event: StepEvent) => void;
+}
+
+export interface LocalRunReport extends LocalRunResult {
+  readonly executionId: string;
+  readonly outDir: string;
+  readonly metrics?: { mse: number; mae: number; r2: number };
+  readonly gate: { passed: boolean; threshold: number };
+}
+
+/** The data could not be read or failed validation; the message says which file, row and column. */
+export class DataRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataRejectedError';
+  }
+}
+
+/** The definition local mode runs: the construct's builder with local locations in place of S3 and ECR. */
+export function localDefinition(options: Pick<LocalRunOptions, 'mseThreshold' | 'maxMae' | 'minR2'>): PipelineDefinition {
+  const script = (fileName: string) => ({ s3Uri: `local://ml/${fileName}`, fileName });
+  return buildAbaloneTrainingDefinition({
+    roleArn: 'local',
+    artifactS3Uri: 'local://artifacts',
+    sklearnImageUri: `local/${SKLEARN_IMAGE.repository}:${SKLEARN_IMAGE.tag}`,
+    xgboostImageUri: `local/${XGBOOST_IMAGE.repository}:${XGBOOST_IMAGE.tag}`,
+    preprocessScript: script('preprocess.py'),
+    evaluateScript: script('evaluate.py'),
+    inferenceScript: script('inference.py'),
+    gate: {
+      mseThreshold: options.mseThreshold ?? DEFAULT_MSE_THRESHOLD,
+      maxMae: options.maxMae,
+      minR2: options.minR2,
+      modelPackageGroupName: DEFAULT_MODEL_PACKAGE_GROUP_NAME,
+      modelApprovalStatus: DEFAULT_MODEL_APPROVAL_STATUS,
+    },
+  });
+}
+
+export async function localRun(options: LocalRunOptions): Promise<LocalRunReport> {
+  const executionId = `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
+  const outDir = path.resolve(options.outDir ?? path.join(options.home, 'runs', executionId));
+  const dataDir = path.join(outDir, 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+
+  const files = await collectData(options.data, dataDir);
+  await validateFiles(files);
+  const manifestPath = path.join(outDir, 'manifest.json');
+  fs.writeFileSync(manifestPath, JSON.stringify([{ prefix: 'local://run/data/' }, ...files.map((f) => path.basename(f))], null, 2));
+
+  const definition = localDefinition(options);
+  fs.writeFileSync(path.join(outDir, 'pipeline-definition.json'), JSON.stringify(definition, null, 2));
+  const runner = new LocalPipelineRunner(definition, {
+    roots: { run: outDir, artifacts: path.join(outDir, 'artifacts'), ml: ML_DIR },
+    workDir: outDir,
+    python: options.python,
+    xgboostTrainScript: path.join(ML_DIR, 'local_xgboost_train.py'),
+    registry: new LocalModelRegistry(path.join(options.home, 'registry')),
+    executionId,
+    parameters: { [PARAMETER_NAMES.inputManifestUri]: 'local://run/manifest.json', ...options.parameters },
+    onProgress: options.onProgress,
+  });
+  const result = await runner.run();
+  const report = result.propertyFiles[Object.keys(result.propertyFiles)[0]] as any;
+  const metrics = report?.regression_metrics
+    ? { mse: report.regression_metrics.mse.value, mae: report.regression_metrics.mae.value, r2: report.regression_metrics.r2.value }
+    : undefined;
+  const gateOutcome = Object.values(result.conditions)[0];
+  const threshold = Number(options.parameters?.[PARAMETER_NAMES.mseThreshold] ?? options.mseThreshold ?? DEFAULT_MSE_THRESHOLD);
+  const passed = gateOutcome !== undefined && gateOutcome.every((c) => c.holds);
+  const summary: LocalRunReport = { ...result, executionId, outDir, metrics, gate: { passed, threshold } };
+  fs.writeFileSync(path.join(outDir, 'run.json'), JSON.stringify(summary, null, 2));
+  return summary;
+}
+
+/** Copies the data into the run: a file, the data files of a folder, or a download. */
+async function collectData(source: string, dataDir: string): Promise<string[]> {
+  if (/^https?:\/\//.test(source)) {
+    const name = path.basename(new URL(source).pathname) || 'download.csv';
+    const target = path.join(dataDir, DATA_FILE_SUFFIXES.some((s) => name.endsWith(s)) ? name : `${name}.csv`);
+    await download(source, target);
+    return [target];
+  }
+  if (!fs.existsSync(source)) throw new DataRejectedError(`${source} does not exist`);
+  const candidates = fs.statSync(source).isDirectory()
+    ? fs.readdirSync(source).filter((f) => DATA_FILE_SUFFIXES.some((s) => f.endsWith(s))).sort().map((f) => path.join(source, f))
+    : [source];
+  if (candidates.length === 0) throw new DataRejectedError(`${source} holds no ${DATA_FILE_SUFFIXES.join(' or ')} files`);
+  return candidates.map((file, i) => {
+    const base = path.basename(file);
+    const name = DATA_FILE_SUFFIXES.some((s) => base.endsWith(s)) ? base : `${base}.csv`;
+    const target = path.join(dataDir, candidates.length > 1 ? `${String(i).padStart(3, '0')}-${name}` : name);
+    fs.copyFileSync(file, target);
+    return target;
+  });
+}
+
+async function download(url: string, target: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(60_000) });
+  } catch (e) {
+    throw new DataRejectedError(`Cannot download ${url}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
+  }
+  if (!response.ok || !response.body) throw new DataRejectedError(`Cannot download ${url}: HTTP ${response.status}`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > MAX_DOWNLOAD_BYTES) throw new DataRejectedError(`${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  fs.writeFileSync(target, Buffer.concat(chunks));
+}
+
+/** The same validation DataIngest applies to uploads, with the same messages. */
+async function validateFiles(files: string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const file of files) {
+    const result = await validateRawData(fs.createReadStream(file) as AsyncIterable<Uint8Array>);
+    if (!result.valid) {
+      const details = result.errors.slice(0, 10).map((e) => `  ${formatError(e)}`);
+      problems.push(`${path.basename(file)}: ${result.reason}`, ...details);
+    }
+  }
+  if (problems.length > 0) throw new DataRejectedError(`The data was rejected:\n${problems.join('\n')}`);
+}

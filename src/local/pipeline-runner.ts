@@ -1,0 +1,451 @@
+/**
+ * Runs a SageMaker pipeline definition on this machine: the same steps, scripts, parameters and condition the
+ * cloud runs, with local folders in place of S3 and of the containers' `/opt/ml/...` paths.
+ *
+ * URIs in the definition use the `local://<root>/<path>` scheme; {@link LocalRunContext.roots} maps each root to
+ * a folder. Processing steps run their entrypoint with the configured Python; the training step runs the local
+ * stand-in for the built-in XGBoost 1.7-1 algorithm (`ml/local_xgboost_train.py`); RegisterModel writes to a
+ * {@link LocalModelRegistry}.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  Comparison, ConditionStep, Expression, FailStep, PipelineDefinition, PipelineStep, ProcessingStep, RegisterModelStep,
+  TrainingStep,
+} from '../training-pipeline/definition';
+import { LocalModelRegistry, RegisteredModel } from './registry';
+
+/** Where things are and how to run them. */
+export interface LocalRunContext {
+  /** `local://<root>/…` → folder. */
+  readonly roots: Record<string, string>;
+  /** Working folder of this run: job sandboxes live under it. */
+  readonly workDir: string;
+  /** Python interpreter with scikit-learn 1.2, xgboost 1.7 and pandas 1.5. */
+  readonly python: string;
+  /** The local stand-in for the built-in XGBoost algorithm. */
+  readonly xgboostTrainScript: string;
+  readonly registry: LocalModelRegistry;
+  readonly executionId: string;
+  /** Values for the definition's parameters; the others take their defaults. */
+  readonly parameters?: Record<string, string | number>;
+  /** Called as steps start and end. */
+  readonly onProgress?: (event: StepEvent) => void;
+}
+
+/** Progress of one step. */
+export interface StepEvent {
+  readonly step: string;
+  readonly type: PipelineStep['Type'];
+  readonly status: 'Executing' | 'Succeeded' | 'Failed';
+  readonly durationMs?: number;
+  readonly message?: string;
+}
+
+/** How a run ended. */
+export interface LocalRunResult {
+  readonly status: 'Succeeded' | 'Failed';
+  readonly steps: StepEvent[];
+  /** The Fail step's message, or the failing job's error. */
+  readonly failureReason?: string;
+  /** Values the run's condition steps compared, by step: `{ CheckQuality: [{ left, right, type, holds }] }`. */
+  readonly conditions: Record<string, ConditionOutcome[]>;
+  /** Property files read during the run, by `<step>.<file>`. */
+  readonly propertyFiles: Record<string, unknown>;
+  readonly registeredModel?: RegisteredModel;
+}
+
+/** One evaluated comparison of a condition step. */
+export interface ConditionOutcome {
+  readonly type: Comparison['Type'];
+  readonly left: unknown;
+  readonly right: unknown;
+  readonly holds: boolean;
+}
+
+/** A step failed: its job exited non-zero, or a Fail step ran. */
+export class StepFailedError extends Error {
+  constructor(readonly step: string, message: string) {
+    super(message);
+    this.name = 'StepFailedError';
+  }
+}
+
+type StepProperties = Record<string, unknown>;
+
+/** Executes a pipeline definition step by step (steps run in definition order, as their data dependencies allow). */
+export class LocalPipelineRunner {
+  private readonly parameters: Record<string, string | number | boolean>;
+  private readonly properties: Record<string, StepProperties> = {};
+  private readonly events: StepEvent[] = [];
+  private readonly conditions: Record<string, ConditionOutcome[]> = {};
+  private readonly propertyFiles: Record<string, unknown> = {};
+  private registeredModel?: RegisteredModel;
+
+  constructor(private readonly definition: PipelineDefinition, private readonly context: LocalRunContext) {
+    this.parameters = resolveParameters(definition, context.parameters ?? {});
+  }
+
+  /** Runs every step; never throws for a failing step (the result says so), only for misuse. */
+  public async run(): Promise<LocalRunResult> {
+    try {
+      for (const step of this.definition.Steps) {
+        await this.runStep(step);
+      }
+      return this.result('Succeeded');
+    } catch (e) {
+      if (e instanceof StepFailedError) return this.result('Failed', e.message);
+      throw e;
+    }
+  }
+
+  private result(status: LocalRunResult['status'], failureReason?: string): LocalRunResult {
+    return {
+      status,
+      steps: this.events.filter((e) => e.status !== 'Executing'),
+      failureReason,
+      conditions: this.conditions,
+      propertyFiles: this.propertyFiles,
+      registeredModel: this.registeredModel,
+    };
+  }
+
+  private async runStep(step: PipelineStep): Promise<void> {
+    const started = Date.now();
+    this.emit({ step: step.Name, type: step.Type, status: 'Executing' });
+    try {
+      switch (step.Type) {
+        case 'Processing': await this.runProcessing(step); break;
+        case 'Training': await this.runTraining(step); break;
+        case 'Condition': await this.runCondition(step, started); return;
+        case 'RegisterModel': this.runRegister(step); break;
+        case 'Fail': this.runFail(step); break;
+      }
+      this.emit({ step: step.Name, type: step.Type, status: 'Succeeded', durationMs: Date.now() - started });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.emit({ step: step.Name, type: step.Type, status: 'Failed', durationMs: Date.now() - started, message });
+      throw e instanceof StepFailedError ? e : new StepFailedError(step.Name, `${step.Name}: ${message}`);
+    }
+  }
+
+  private emit(event: StepEvent): void {
+    this.events.push(event);
+    this.context.onProgress?.(event);
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  private async runProcessing(step: ProcessingStep): Promise<void> {
+    const args = step.Arguments;
+    const sandbox = this.sandbox(step.Name);
+    const containerRoot = '/opt/ml/processing';
+    const inSandbox = (containerPath: string) => mapContainerPath(containerPath, containerRoot, sandbox);
+
+    for (const input of args.ProcessingInputs) {
+      const target = inSandbox(input.S3Input.LocalPath);
+      const source = this.resolveString(input.S3Input.S3Uri);
+      if (input.S3Input.S3DataType === 'ManifestFile') {
+        this.materializeManifest(source, target);
+      } else {
+        copyInto(this.toLocalPath(source), target);
+      }
+    }
+    for (const output of args.ProcessingOutputConfig.Outputs) {
+      fs.mkdirSync(inSandbox(output.S3Output.LocalPath), { recursive: true });
+    }
+
+    const [program, ...entryArgs] = args.AppSpecification.ContainerEntrypoint;
+    const command = program === 'python3' || program === 'python' ? this.context.python : program;
+    const commandArgs = [...entryArgs, ...(args.AppSpecification.ContainerArguments ?? []).map((a) => this.resolveString(a))]
+      .map((a) => (a.startsWith(containerRoot) ? inSandbox(a) : a));
+    await runProcess(command, commandArgs, step.Name);
+
+    const outputs: Record<string, unknown> = {};
+    for (const output of args.ProcessingOutputConfig.Outputs) {
+      const uri = this.resolveString(output.S3Output.S3Uri);
+      copyInto(inSandbox(output.S3Output.LocalPath), this.toLocalPath(uri));
+      outputs[output.OutputName] = { OutputName: output.OutputName, S3Output: { S3Uri: uri, LocalPath: output.S3Output.LocalPath } };
+    }
+    const propertyFiles: Record<string, unknown> = {};
+    for (const file of step.PropertyFiles ?? []) {
+      propertyFiles[file.PropertyFileName] = { ...file, uri: joinUri(this.resolveString((outputs[file.OutputName] as any).S3Output.S3Uri), file.FilePath) };
+    }
+    this.properties[step.Name] = {
+      ProcessingJobName: `${step.Name}-${this.context.executionId}`,
+      ProcessingJobStatus: 'Completed',
+      ProcessingOutputConfig: { Outputs: outputs },
+      PropertyFiles: propertyFiles,
+    };
+  }
+
+  private async runTraining(step: TrainingStep): Promise<void> {
+    const args = step.Arguments;
+    const mlRoot = this.sandbox(step.Name);
+    const configDir = path.join(mlRoot, 'input', 'config');
+    fs.mkdirSync(configDir, { recursive: true });
+    const hyperparameters = Object.fromEntries(Object.entries(args.HyperParameters).map(([k, v]) => [k, this.resolveString(v)]));
+    fs.writeFileSync(path.join(configDir, 'hyperparameters.json'), JSON.stringify(hyperparameters, null, 2));
+    const inputDataConfig: Record<string, unknown> = {};
+    for (const channel of args.InputDataConfig) {
+      const uri = this.resolveString(channel.DataSource.S3DataSource.S3Uri);
+      copyInto(this.toLocalPath(uri), path.join(mlRoot, 'input', 'data', channel.ChannelName));
+      inputDataConfig[channel.ChannelName] = {
+        ContentType: channel.ContentType, TrainingInputMode: args.AlgorithmSpecification.TrainingInputMode,
+        S3DistributionType: channel.DataSource.S3DataSource.S3DataDistributionType, RecordWrapperType: 'None',
+      };
+    }
+    fs.writeFileSync(path.join(configDir, 'inputdataconfig.json'), JSON.stringify(inputDataConfig, null, 2));
+
+    // SageMaker writes <S3OutputPath>/<training job name>/output/model.tar.gz.
+    const jobName = `${step.Name}-${this.context.executionId}`;
+    const artifactsUri = joinUri(this.resolveString(args.OutputDataConfig.S3OutputPath), jobName, 'output', 'model.tar.gz');
+    const archive = this.toLocalPath(artifactsUri);
+    fs.mkdirSync(path.dirname(archive), { recursive: true });
+    await runProcess(this.context.python, [this.context.xgboostTrainScript, '--ml-root', mlRoot, '--model-archive', archive], step.Name,
+      path.join(mlRoot, 'output', 'failure'));
+    this.properties[step.Name] = {
+      TrainingJobName: jobName,
+      TrainingJobStatus: 'Completed',
+      ModelArtifacts: { S3ModelArtifacts: artifactsUri },
+    };
+  }
+
+  private async runCondition(step: ConditionStep, started: number): Promise<void> {
+    const outcomes = step.Arguments.Conditions.map((c) => {
+      const left = this.resolve(c.LeftValue);
+      const right = this.resolve(c.RightValue);
+      return { type: c.Type, left, right, holds: compare(c.Type, left, right) };
+    });
+    this.conditions[step.Name] = outcomes;
+    const holds = outcomes.every((o) => o.holds);
+    this.properties[step.Name] = { Outcome: holds };
+    this.emit({
+      step: step.Name, type: step.Type, status: 'Succeeded', durationMs: Date.now() - started,
+      message: `${holds ? 'true' : 'false'}: ${outcomes.map((o) => `${o.left} ${COMPARISON_SYMBOLS[o.type]} ${o.right}`).join(', ')}`,
+    });
+    for (const next of holds ? step.Arguments.IfSteps : step.Arguments.ElseSteps) {
+      await this.runStep(next);
+    }
+  }
+
+  private runRegister(step: RegisterModelStep): void {
+    const args = step.Arguments;
+    const metricsUri = this.resolveString(args.ModelMetrics.ModelQuality.Statistics.S3Uri);
+    this.registeredModel = this.context.registry.register({
+      modelPackageGroupName: args.ModelPackageGroupName,
+      description: args.ModelPackageDescription,
+      approvalStatus: this.resolveString(args.ModelApprovalStatus),
+      containers: args.InferenceSpecification.Containers.map((c) => ({
+        image: c.Image,
+        environment: c.Environment,
+        modelDataPath: this.toLocalPath(this.resolveString(c.ModelDataUrl)),
+      })),
+      contentType: args.InferenceSpecification.SupportedContentTypes[0],
+      metrics: JSON.parse(fs.readFileSync(this.toLocalPath(metricsUri), 'utf8')),
+      customerMetadata: Object.fromEntries(Object.entries(args.CustomerMetadataProperties).map(([k, v]) => [k, this.resolveString(v)])),
+    });
+    this.properties[step.Name] = { ModelPackageArn: this.registeredModel.arn };
+  }
+
+  private runFail(step: FailStep): never {
+    throw new StepFailedError(step.Name, this.resolveString(step.Arguments.ErrorMessage));
+  }
+
+  // ---------------------------------------------------------------- expressions
+
+  /** Evaluates a literal or expression the way SageMaker does at run time. */
+  public resolve(value: Expression): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    if ('Get' in value) return this.get(value.Get);
+    if ('Std:Join' in value) {
+      return value['Std:Join'].Values.map((v) => stringify(this.resolve(v))).join(value['Std:Join'].On);
+    }
+    if ('Std:JsonGet' in value) {
+      const file = this.get(value['Std:JsonGet'].PropertyFile.Get) as { uri: string; PropertyFileName: string };
+      const document = JSON.parse(fs.readFileSync(this.toLocalPath(file.uri), 'utf8'));
+      this.propertyFiles[value['Std:JsonGet'].PropertyFile.Get.replace(/^Steps\.|\.PropertyFiles/g, '')] = document;
+      const found = value['Std:JsonGet'].Path.split('.').reduce<any>((node, key) => (node == null ? undefined : node[key]), document);
+      if (found === undefined) throw new Error(`Std:JsonGet: ${value['Std:JsonGet'].Path} is not in ${file.uri}`);
+      return found;
+    }
+    throw new Error(`Unsupported expression ${JSON.stringify(value)}`);
+  }
+
+  private resolveString(value: Expression): string {
+    return stringify(this.resolve(value));
+  }
+
+  private get(reference: string): unknown {
+    const [scope, ...rest] = reference.split('.');
+    if (scope === 'Parameters') {
+      const name = rest.join('.');
+      if (!(name in this.parameters)) throw new Error(`Parameter ${name} has no value: pass it with --parameter ${name}=VALUE`);
+      return this.parameters[name];
+    }
+    if (scope === 'Execution') {
+      const variable = rest.join('.');
+      const values: Record<string, string> = {
+        PipelineExecutionId: this.context.executionId,
+        PipelineExecutionArn: `local:pipeline-execution/${this.context.executionId}`,
+        PipelineName: 'local',
+        PipelineArn: 'local:pipeline',
+        StartDateTime: new Date().toISOString(),
+        CurrentDateTime: new Date().toISOString(),
+      };
+      if (!(variable in values)) throw new Error(`Unknown execution variable ${variable}`);
+      return values[variable];
+    }
+    if (scope === 'Steps') {
+      const [stepName, ...pathParts] = rest;
+      const properties = this.properties[stepName];
+      if (!properties) throw new Error(`${reference} refers to step ${stepName}, which has not run`);
+      return readPropertyPath(properties, pathParts.join('.'), reference);
+    }
+    throw new Error(`Unsupported reference ${reference}`);
+  }
+
+  // ---------------------------------------------------------------- files
+
+  /** `local://<root>/<path>` → a path on this machine. */
+  public toLocalPath(uri: string): string {
+    const match = /^local:\/\/([^/]+)\/?(.*)$/.exec(uri);
+    if (!match || !(match[1] in this.context.roots)) {
+      throw new Error(`${uri} is not a local URI this run knows (roots: ${Object.keys(this.context.roots).join(', ')})`);
+    }
+    return path.join(this.context.roots[match[1]], ...match[2].split('/').filter(Boolean));
+  }
+
+  /** A SageMaker ManifestFile: `[{"prefix": uri}, "relative/key", …]`; files keep their key path, as SageMaker does. */
+  private materializeManifest(manifestUri: string, target: string): void {
+    const manifestPath = this.toLocalPath(manifestUri);
+    let entries: unknown;
+    try {
+      entries = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    } catch (e) {
+      throw new Error(`cannot read the manifest ${manifestUri}: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(entries) || typeof entries[0]?.prefix !== 'string' || entries.slice(1).some((e) => typeof e !== 'string')) {
+      throw new Error(`${manifestUri} is not a SageMaker ManifestFile ([{"prefix": "..."}, "key", ...])`);
+    }
+    const prefix: string = entries[0].prefix;
+    fs.mkdirSync(target, { recursive: true });
+    for (const key of entries.slice(1) as string[]) {
+      const source = this.toLocalPath(prefix.endsWith('/') ? `${prefix}${key}` : `${prefix}/${key}`);
+      const prefixPath = prefix.replace(/^local:\/\/[^/]+\/?/, '');
+      const destination = path.join(target, ...`${prefixPath}/${key}`.split('/').filter(Boolean));
+      fs.mkdirSync(path.dirname(destination), { recursive: true });
+      fs.copyFileSync(source, destination);
+    }
+  }
+
+  private sandbox(stepName: string): string {
+    const dir = path.join(this.context.workDir, 'jobs', stepName);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+}
+
+const COMPARISON_SYMBOLS: Record<Comparison['Type'], string> = {
+  LessThanOrEqualTo: '<=', GreaterThanOrEqualTo: '>=', LessThan: '<', GreaterThan: '>', Equals: '==',
+};
+
+function compare(type: Comparison['Type'], left: unknown, right: unknown): boolean {
+  if (type === 'Equals') return left === right || Number(left) === Number(right);
+  const a = Number(left);
+  const b = Number(right);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`cannot compare ${String(left)} with ${String(right)}`);
+  switch (type) {
+    case 'LessThanOrEqualTo': return a <= b;
+    case 'GreaterThanOrEqualTo': return a >= b;
+    case 'LessThan': return a < b;
+    case 'GreaterThan': return a > b;
+  }
+}
+
+function resolveParameters(definition: PipelineDefinition, given: Record<string, string | number>): Record<string, string | number | boolean> {
+  const declared = new Map(definition.Parameters.map((p) => [p.Name, p]));
+  for (const name of Object.keys(given)) {
+    if (!declared.has(name)) {
+      throw new Error(`Unknown pipeline parameter ${name}; the definition declares ${[...declared.keys()].join(', ')}`);
+    }
+  }
+  const values: Record<string, string | number | boolean> = {};
+  for (const p of definition.Parameters) {
+    const raw = p.Name in given ? given[p.Name] : p.DefaultValue;
+    if (raw === undefined) continue;
+    let value: string | number | boolean = raw;
+    if (p.Type === 'Integer' || p.Type === 'Float') {
+      value = Number(raw);
+      if (!Number.isFinite(value) || (p.Type === 'Integer' && !Number.isInteger(value))) {
+        throw new Error(`Parameter ${p.Name} must be ${p.Type === 'Integer' ? 'an integer' : 'a number'}, got ${String(raw)}`);
+      }
+    }
+    if (p.EnumValues && !p.EnumValues.includes(String(value))) {
+      throw new Error(`Parameter ${p.Name} must be one of ${p.EnumValues.join(', ')}, got ${String(raw)}`);
+    }
+    values[p.Name] = value;
+  }
+  return values;
+}
+
+/** Reads `A.B['key'].C` from step properties. */
+function readPropertyPath(properties: StepProperties, propertyPath: string, reference: string): unknown {
+  const parts = propertyPath.match(/[^.[\]']+|\['[^']*'\]/g) ?? [];
+  let node: any = properties;
+  for (const raw of parts) {
+    const key = raw.startsWith("['") ? raw.slice(2, -2) : raw;
+    if (node == null || !(key in node)) throw new Error(`${reference} does not exist`);
+    node = node[key];
+  }
+  return node;
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new Error(`expected a text value, got ${JSON.stringify(value)}`);
+}
+
+function joinUri(base: string, ...segments: string[]): string {
+  return [base.replace(/\/+$/, ''), ...segments].join('/');
+}
+
+/** Maps a container path (`/opt/ml/processing/x`) into the sandbox standing in for its root. */
+function mapContainerPath(containerPath: string, containerRoot: string, sandbox: string): string {
+  if (containerPath !== containerRoot && !containerPath.startsWith(`${containerRoot}/`)) {
+    throw new Error(`${containerPath} is outside ${containerRoot}`);
+  }
+  return path.join(sandbox, containerPath.slice(containerRoot.length));
+}
+
+/** Copies a file into a folder, or a folder's content into a folder (S3 prefix semantics). */
+function copyInto(source: string, targetDir: string): void {
+  if (!fs.existsSync(source)) throw new Error(`${source} does not exist`);
+  fs.mkdirSync(targetDir, { recursive: true });
+  if (fs.statSync(source).isDirectory()) {
+    fs.cpSync(source, targetDir, { recursive: true });
+  } else if (source !== path.join(targetDir, path.basename(source))) {
+    fs.copyFileSync(source, path.join(targetDir, path.basename(source)));
+  }
+}
+
+/** Runs a job's process; a non-zero exit fails the step with the job's own last words. */
+function runProcess(command: string, args: string[], stepName: string, failureFile?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d) => { stdout = (stdout + d).slice(-8192); });
+    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8192); });
+    child.on('error', (e) => reject(new StepFailedError(stepName, `${stepName}: cannot run ${command}: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const failure = failureFile && fs.existsSync(failureFile) ? fs.readFileSync(failureFile, 'utf8').trim() : '';
+      const lastWords = failure || stderr.trim().split('\n').slice(-5).join('\n') || stdout.trim().split('\n').slice(-5).join('\n');
+      reject(new StepFailedError(stepName, `${stepName} failed (exit ${code}): ${lastWords}`));
+    });
+  });
+}
