@@ -60,6 +60,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/assets/', '/examples/cdk.out/', '/.venv/', '__pycache__/', '*.pyc', '/bench/out/'],
 });
 
+// Local mode's command line (src/local/cli.ts).
+project.addBins({ 'cdk-mlops-abalone': 'lib/local/cli.js' });
+
+// Lambda handlers and local mode run code that imports the AWS SDK (provided by the Lambda runtime, so a
+// dev dependency here, bundled nowhere) or the handlers' modules.
+for (const pattern of ['src/**/*.lambda.ts', 'src/data-ingest/manifest-reconciler.ts', 'src/model-serving/api/**', 'src/model-serving/deploy/**', 'src/release-pipeline/**', 'src/local/**']) {
+  project.eslint?.allowDevDeps(pattern);
+}
+
 // The example app is for users to copy; it is not part of the package.
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/bench/');
@@ -115,6 +124,12 @@ const pytest = project.addTask('test:python', {
   description: 'pytest for the ML scripts (scikit-learn 1.2, xgboost 1.7, pandas 1.5)',
 });
 pytest.exec(`${PYTHON} build-tools/check-python.py && ${PYTHON} -m pytest test/ml -q -p no:cacheprovider --junitxml=test-reports/pytest.xml`);
+
+// Speed and size figures (README "Budgets"): printed, not asserted.
+project.addTask('bench', {
+  description: 'Print synth time, bundle sizes, web app size, local pipeline and predict figures, model quality',
+  exec: 'node bench/run.mjs',
+});
 
 project.testTask.spawn(pytest);
 project.testTask.spawn(webappTest);

@@ -1,2 +1,6 @@
 export * from './data-ingest';
+export * from './quality-gate';
+export * from './training-pipeline';
+export * from './model-serving';
+export * from './web-frontend';
 export * from './mlops-abalone-pipeline';

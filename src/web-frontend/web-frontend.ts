@@ -26,6 +26,16 @@ export interface WebFrontendProps {
   readonly apiUrl: string;
 
   /**
+   * Origin of the prediction API (`https://host`), allowed by the content security policy's `connect-src`.
+   *
+   * Give it when `apiUrl` references the API's stage and something of the API refers back to this site
+   * (e.g. CORS): the origin alone does not depend on the stage, which avoids a circular dependency.
+   *
+   * @default - the scheme and host of `apiUrl`
+   */
+  readonly apiOrigin?: string;
+
+  /**
    * Whether the app offers sending the actual ring count for a prediction (the API's feedback route).
    *
    * @default true
@@ -113,7 +123,7 @@ export class WebFrontend extends Construct {
     sendAccessLogs(siteBucket, logBucket, 'site-bucket/');
     this.siteBucket = siteBucket;
 
-    const apiOrigin = `https://${Fn.select(2, Fn.split('/', props.apiUrl))}`;
+    const apiOrigin = props.apiOrigin ?? `https://${Fn.select(2, Fn.split('/', props.apiUrl))}`;
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Abalone web app: strict CSP that allows only the prediction API',
       securityHeadersBehavior: {
@@ -214,6 +224,8 @@ function validateProps(props: WebFrontendProps): void {
   const v = new PropsValidator('WebFrontend');
   v.check(Token.isUnresolved(props.apiUrl) || /^https?:\/\/[^/\s]+(\/\S*)?$/.test(props.apiUrl), 'apiUrl', props.apiUrl,
     'it must be an absolute http(s) URL such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');
+  v.check(props.apiOrigin === undefined || Token.isUnresolved(props.apiOrigin) || /^https?:\/\/[^/\s]+$/.test(props.apiOrigin), 'apiOrigin', props.apiOrigin,
+    'it must be a scheme and host without a path, such as https://abc123.execute-api.eu-west-1.amazonaws.com');
   v.check((props.domainNames === undefined) === (props.certificate === undefined), 'domainNames', props.domainNames,
     'domainNames and certificate go together: give both or neither');
   v.check(props.domainNames === undefined || props.domainNames.length > 0, 'domainNames', props.domainNames,

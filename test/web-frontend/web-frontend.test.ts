@@ -81,6 +81,12 @@ describe('WebFrontend secure defaults', () => {
     expect(config.SecurityHeadersConfig.ContentTypeOptions).toEqual({ Override: true });
   });
 
+  test('an explicit apiOrigin is what the CSP allows', () => {
+    const { stack: s, template: t } = build({ apiOrigin: 'https://api.example.com' });
+    const config = (Object.values(t.findResources('AWS::CloudFront::ResponseHeadersPolicy'))[0] as any).Properties.ResponseHeadersPolicyConfig;
+    expect(JSON.stringify(s.resolve(config.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy))).toContain("connect-src 'self' https://api.example.com;");
+  });
+
   test('deploys the built app plus a JSON-escaped config.json, and invalidates the cache', () => {
     template.hasResourceProperties('Custom::CDKBucketDeployment', {
       SourceObjectKeys: [Match.stringLikeRegexp('\\.zip$'), Match.stringLikeRegexp('\\.zip$')],
@@ -138,6 +144,7 @@ describe('WebFrontend prop validation', () => {
     ['a relative apiUrl', { apiUrl: '/prod/' }, /apiUrl is "\/prod\/"/],
     ['domainNames without certificate', { domainNames: ['a.example.com'] }, /domainNames is a.example.com; domainNames and certificate go together/],
     ['empty domainNames', { domainNames: [], certificate: {} as acm.ICertificate }, /domainNames is ; it must name at least one domain/],
+    ['an apiOrigin with a path', { apiOrigin: 'https://abc.example.com/prod' }, /apiOrigin is "https:\/\/abc.example.com\/prod"/],
     ['a regional web ACL', { webAclId: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/x/1' }, /webAclId is .*scope CLOUDFRONT/],
   ];
   test.each(cases)('fails on %s, naming the prop', (_name, props, message) => {

@@ -1,0 +1,536 @@
+import * as path from 'path';
+import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { Construct } from 'constructs';
+import { DATA_MANIFEST_KEY, LATEST_TRAINING_MANIFEST_KEY, VALIDATED_PREFIX } from '../data-ingest/layout';
+import { NagAcknowledgement, acknowledgeNag } from '../private/nag';
+import { PropsValidator } from '../private/validation';
+import { QualityGate } from '../quality-gate/quality-gate';
+import { ScriptLocation, buildAbaloneTrainingDefinition } from './definition/abalone-definition';
+import {
+  DEFAULT_HYPERPARAMETERS, DEFAULT_PROCESSING_INSTANCE_COUNT, DEFAULT_PROCESSING_INSTANCE_TYPE, DEFAULT_SPLIT_SEED,
+  DEFAULT_TRAINING_INSTANCE_COUNT, DEFAULT_TRAINING_INSTANCE_TYPE,
+} from './definition/defaults';
+import { resolveBuiltInImages } from './private/image-mapping';
+import { nagResource } from './private/nag-format';
+
+/** Properties of {@link TrainingPipeline}. */
+export interface TrainingPipelineProps {
+  /** The data bucket: the jobs read the validated data files and the SageMaker manifests in it. */
+  readonly dataBucket: s3.IBucket;
+
+  /** The gate that decides which trained models are registered. */
+  readonly qualityGate: QualityGate;
+
+  /**
+   * Default of the `InputManifestUri` parameter: the SageMaker ManifestFile (`s3://…`) listing the data files.
+   *
+   * @default - `s3://<dataBucket>/manifest/training-manifest.json`, the latest manifest DataIngest writes
+   */
+  readonly inputManifestUri?: string;
+
+  /**
+   * Instance type of the preprocessing and evaluation jobs (default of `ProcessingInstanceType`).
+   *
+   * @default 'ml.t3.medium'
+   */
+  readonly processingInstanceType?: string;
+
+  /**
+   * Instance count of the preprocessing and evaluation jobs (default of `ProcessingInstanceCount`).
+   *
+   * @default 1
+   */
+  readonly processingInstanceCount?: number;
+
+  /**
+   * Instance type of the training job (default of `TrainingInstanceType`).
+   *
+   * @default 'ml.m4.xlarge'
+   */
+  readonly trainingInstanceType?: string;
+
+  /**
+   * Instance count of the training job (default of `TrainingInstanceCount`).
+   *
+   * @default 1
+   */
+  readonly trainingInstanceCount?: number;
+
+  /**
+   * XGBoost `max_depth`: the deepest a tree may grow.
+   *
+   * @default 5
+   */
+  readonly xgboostMaxDepth?: number;
+
+  /**
+   * XGBoost `eta`: the learning rate, in (0, 1].
+   *
+   * @default 0.2
+   */
+  readonly xgboostEta?: number;
+
+  /**
+   * XGBoost `gamma`: the loss reduction a split must achieve.
+   *
+   * @default 4
+   */
+  readonly xgboostGamma?: number;
+
+  /**
+   * XGBoost `min_child_weight`: the smallest hessian sum a leaf may have.
+   *
+   * @default 6
+   */
+  readonly xgboostMinChildWeight?: number;
+
+  /**
+   * XGBoost `subsample`: the fraction of rows each tree sees, in (0, 1].
+   *
+   * @default 0.7
+   */
+  readonly xgboostSubsample?: number;
+
+  /**
+   * XGBoost `num_round`: the most boosting rounds.
+   *
+   * @default 50
+   */
+  readonly xgboostNumRound?: number;
+
+  /**
+   * XGBoost `early_stopping_rounds`: training stops when the validation RMSE has not improved for this many
+   * rounds, and the best round is kept.
+   *
+   * @default 10
+   */
+  readonly xgboostEarlyStoppingRounds?: number;
+
+  /**
+   * Seed of the train/validation/test split (default of `SplitSeed`).
+   *
+   * @default 42
+   */
+  readonly splitSeed?: number;
+
+  /**
+   * Name of the SageMaker pipeline.
+   *
+   * @default - a name generated from the construct path, unique in the account and region
+   */
+  readonly pipelineName?: string;
+
+  /**
+   * Customer managed KMS key for the artifact bucket, the jobs' volumes and their outputs.
+   *
+   * @default - S3-managed encryption for the bucket; SageMaker's default encryption for volumes
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Bucket that receives the artifact bucket's server access logs, under `artifact-bucket/`.
+   *
+   * It must be in the same region and use SSE-S3 encryption; when it belongs to this app, a statement allowing
+   * the S3 logging service to deliver the logs is added to its bucket policy.
+   *
+   * @default - a bucket is created for them
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+
+  /**
+   * What happens to the artifact bucket (and the access log bucket this construct creates) when they are removed
+   * from the stack. `DESTROY` also empties them first.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Pipeline name pattern and length of SageMaker. */
+const PIPELINE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/;
+const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/;
+/** Key prefix of the artifact bucket's access logs in the log bucket. */
+const ACCESS_LOGS_PREFIX = 'artifact-bucket/';
+/** Where each execution writes its outputs in the artifact bucket. */
+const EXECUTIONS_PREFIX = 'pipeline-executions';
+/** Far below CloudFormation's and CreatePipeline's limits; the definition does not grow with props. */
+const MAX_DEFINITION_CHARS = 200_000;
+const ML_DIR = path.join(__dirname, '..', '..', 'ml');
+
+/**
+ * The SageMaker pipeline that turns the data manifest into a registered, quality-gated abalone model:
+ * PreprocessData → TrainModel (built-in XGBoost) → EvaluateModel → CheckQuality → RegisterModel | Fail.
+ * The definition is generated in TypeScript; the ML scripts reach the jobs as assets.
+ */
+export class TrainingPipeline extends Construct {
+  /** The SageMaker pipeline. */
+  public readonly pipeline: sagemaker.CfnPipeline;
+  /** Name of the pipeline. */
+  public readonly pipelineName: string;
+  /** ARN of the pipeline. */
+  public readonly pipelineArn: string;
+  /** The execution role of the pipeline and its jobs. */
+  public readonly role: iam.IRole;
+  /** Bucket of the jobs' outputs: splits, preprocessor, model artifacts and evaluation reports. */
+  public readonly artifactBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
+    super(scope, id);
+    validate(props);
+    warn(this, props);
+
+    const stack = Stack.of(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const images = resolveBuiltInImages(this, 'ImageRegistries');
+
+    const accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket(removalPolicy);
+    const artifactBucket = new s3.Bucket(this, 'ArtifactBucket', {
+      encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: props.encryptionKey ? true : undefined,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      lifecycleRules: [{
+        noncurrentVersionExpiration: Duration.days(30),
+        abortIncompleteMultipartUploadAfter: Duration.days(7),
+      }],
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+    });
+    this.artifactBucket = artifactBucket;
+    enableAccessLogs(artifactBucket, accessLogsBucket);
+
+    const scripts = {
+      preprocess: new s3assets.Asset(this, 'PreprocessScript', { path: path.join(ML_DIR, 'preprocess.py') }),
+      evaluate: new s3assets.Asset(this, 'EvaluateScript', { path: path.join(ML_DIR, 'evaluate.py') }),
+      inference: new s3assets.Asset(this, 'InferenceScript', { path: path.join(ML_DIR, 'inference.py') }),
+    };
+
+    const role = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: 'Runs the abalone training pipeline and its processing and training jobs',
+    });
+    this.role = role;
+
+    this.pipelineName = props.pipelineName
+      ?? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' }).toLowerCase();
+    // SageMaker reports lower-case names in ARNs, and IAM compares ARNs case-sensitively.
+    const arnName = Token.isUnresolved(this.pipelineName) ? this.pipelineName : this.pipelineName.toLowerCase();
+    this.pipelineArn = stack.formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: arnName });
+
+    const definition = buildAbaloneTrainingDefinition({
+      roleArn: role.roleArn,
+      artifactS3Uri: `s3://${artifactBucket.bucketName}/${EXECUTIONS_PREFIX}`,
+      inputManifestUri: props.inputManifestUri ?? `s3://${props.dataBucket.bucketName}/${LATEST_TRAINING_MANIFEST_KEY}`,
+      sklearnImageUri: images.sklearn.uri,
+      xgboostImageUri: images.xgboost.uri,
+      preprocessScript: scriptLocation(scripts.preprocess),
+      evaluateScript: scriptLocation(scripts.evaluate),
+      inferenceScript: scriptLocation(scripts.inference),
+      kmsKeyId: props.encryptionKey?.keyArn,
+      processingInstanceType: props.processingInstanceType ?? DEFAULT_PROCESSING_INSTANCE_TYPE,
+      processingInstanceCount: props.processingInstanceCount ?? DEFAULT_PROCESSING_INSTANCE_COUNT,
+      trainingInstanceType: props.trainingInstanceType ?? DEFAULT_TRAINING_INSTANCE_TYPE,
+      trainingInstanceCount: props.trainingInstanceCount ?? DEFAULT_TRAINING_INSTANCE_COUNT,
+      splitSeed: props.splitSeed ?? DEFAULT_SPLIT_SEED,
+      hyperparameters: {
+        maxDepth: props.xgboostMaxDepth ?? DEFAULT_HYPERPARAMETERS.maxDepth,
+        eta: props.xgboostEta ?? DEFAULT_HYPERPARAMETERS.eta,
+        gamma: props.xgboostGamma ?? DEFAULT_HYPERPARAMETERS.gamma,
+        minChildWeight: props.xgboostMinChildWeight ?? DEFAULT_HYPERPARAMETERS.minChildWeight,
+        subsample: props.xgboostSubsample ?? DEFAULT_HYPERPARAMETERS.subsample,
+        numRound: props.xgboostNumRound ?? DEFAULT_HYPERPARAMETERS.numRound,
+        earlyStoppingRounds: props.xgboostEarlyStoppingRounds ?? DEFAULT_HYPERPARAMETERS.earlyStoppingRounds,
+      },
+      gate: props.qualityGate._definitionConfig(),
+    });
+    // Token placeholders are about as long as what they resolve to; the check guards future growth.
+    const size = JSON.stringify(definition).length;
+    if (size > MAX_DEFINITION_CHARS) {
+      throw new Error(`The pipeline definition is ${size} characters, more than ${MAX_DEFINITION_CHARS}; move it to PipelineDefinitionS3Location`);
+    }
+
+    this.pipeline = new sagemaker.CfnPipeline(this, 'Resource', {
+      pipelineName: this.pipelineName,
+      pipelineDescription: 'Abalone age model: preprocess, train (XGBoost), evaluate, quality gate, register',
+      roleArn: role.roleArn,
+      pipelineDefinition: { PipelineDefinitionBody: stack.toJsonString(definition) },
+    });
+    // Runs started right after deployment need the role's policy in place.
+    this.pipeline.node.addDependency(role);
+    this.pipeline.addDependency(props.qualityGate.modelPackageGroup);
+
+    this.grantJobPermissions(role, props, artifactBucket, scripts, images);
+    this.acknowledgeNagFindings(role, props, artifactBucket);
+  }
+
+  /**
+   * Allows starting the pipeline and following its executions (status and steps, including failure reasons).
+   */
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    const start = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:StartPipelineExecution'],
+      resourceArns: [this.pipelineArn],
+    });
+    const follow = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps'],
+      resourceArns: [this.executionArnPattern()],
+    });
+    return start.combine(follow);
+  }
+
+  private executionArnPattern(): string {
+    return `${this.pipelineArn}/execution/*`;
+  }
+
+  private createAccessLogsBucket(removalPolicy: RemovalPolicy): s3.IBucket {
+    const bucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      // Server access logs can only be delivered with SSE-S3.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+    });
+    return bucket;
+  }
+
+  private grantJobPermissions(
+    role: iam.Role,
+    props: TrainingPipelineProps,
+    artifactBucket: s3.Bucket,
+    scripts: Record<string, s3assets.Asset>,
+    images: ReturnType<typeof resolveBuiltInImages>,
+  ): void {
+    const stack = Stack.of(this);
+
+    // Data: the validated copies and the manifests, nothing else of the data bucket.
+    props.dataBucket.grantRead(role, `${VALIDATED_PREFIX}*`);
+    props.dataBucket.grantRead(role, manifestObjects());
+    artifactBucket.grantReadWrite(role);
+
+    // Scripts: exactly the three asset objects. S3Prefix inputs list their prefix, hence ListBucket on the keys.
+    const assets = Object.values(scripts);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: assets.map((a) => a.bucket.arnForObjects(a.s3ObjectKey)),
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [assets[0].bucket.bucketArn],
+      conditions: { StringEquals: { 's3:prefix': assets.map((a) => a.s3ObjectKey) } },
+    }));
+
+    // Images.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ecr:GetAuthorizationToken'],
+      resources: ['*'],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+      resources: [images.sklearn, images.xgboost].map((image) => stack.formatArn({
+        service: 'ecr',
+        account: image.account,
+        resource: 'repository',
+        resourceName: image.repository,
+      })),
+    }));
+
+    // Logs and metrics of the jobs.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      resources: jobLogGroupArns(stack),
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
+    }));
+
+    // The jobs the pipeline starts (SageMaker names them pipelines-<execution id>-<step>-<suffix>).
+    const jobs = jobArnPatterns(stack);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob'],
+      resources: [jobs.processing],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+      resources: [jobs.training],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:AddTags'],
+      resources: [jobs.processing, jobs.training],
+      conditions: { StringEquals: { 'sagemaker:TaggingAction': ['CreateProcessingJob', 'CreateTrainingJob'] } },
+    }));
+    props.qualityGate.grantRegisterModelPackage(role);
+
+    // The pipeline passes this role to the jobs it creates.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['iam:PassRole'],
+      resources: [role.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    }));
+
+    if (props.encryptionKey) {
+      props.encryptionKey.grantEncryptDecrypt(role);
+      // Job volumes are encrypted through grants SageMaker creates on the key.
+      props.encryptionKey.grant(role, 'kms:CreateGrant', 'kms:DescribeKey')
+        .principalStatements.forEach((s) => s.addCondition('Bool', { 'kms:GrantIsForAWSResource': 'true' }));
+    }
+  }
+
+  private acknowledgeNagFindings(
+    role: iam.Role,
+    props: TrainingPipelineProps,
+    artifactBucket: s3.Bucket,
+  ): void {
+    const stack = Stack.of(this);
+    const jobs = jobArnPatterns(stack);
+    const acknowledgements: NagAcknowledgement[] = [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Bucket grants use CDK\'s read/write action groups (GetObject*, GetBucket*, List*, DeleteObject*, Abort*), '
+          + 'limited to the artifact bucket and to the validated/ and manifest/ prefixes of the data bucket.',
+        appliesTo: ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*'],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The jobs write per-execution outputs under keys SageMaker chooses at run time, in this construct\'s own artifact bucket.',
+        appliesTo: [nagResource(this, artifactBucket.arnForObjects('*'))],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The preprocessing job reads the SageMaker manifest and the content-addressed validated data files it lists; '
+          + 'their keys are only known at run time.',
+        appliesTo: [
+          nagResource(this, props.dataBucket.arnForObjects(`${VALIDATED_PREFIX}*`)),
+          nagResource(this, props.dataBucket.arnForObjects(manifestObjects())),
+        ],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'ecr:GetAuthorizationToken has no resource type, and cloudwatch:PutMetricData none either '
+          + '(it is limited to the /aws/sagemaker/* namespaces by condition).',
+        appliesTo: ['Resource::*'],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'SageMaker names pipeline jobs pipelines-<execution id>-<step>-<suffix> at run time; '
+          + 'their log streams are named after the jobs.',
+        appliesTo: [
+          nagResource(this, jobs.processing),
+          nagResource(this, jobs.training),
+          ...jobLogGroupArns(stack).map((arn) => nagResource(this, arn)),
+        ],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Model versions get their number at registration; the grant is limited to the quality gate\'s model package group.',
+        appliesTo: props.qualityGate._modelPackageArns().map((arn) => nagResource(this, arn)),
+      },
+    ];
+    if (props.encryptionKey) {
+      acknowledgements.push({
+        id: 'AwsSolutions-IAM5',
+        reason: 'KMS encrypt/decrypt action groups (GenerateDataKey*, ReEncrypt*) on the one customer key of the artifacts.',
+        appliesTo: ['Action::kms:GenerateDataKey*', 'Action::kms:ReEncrypt*'],
+      });
+    }
+    acknowledgeNag(role, acknowledgements, true);
+  }
+}
+
+/**
+ * Server access logging through a bucket policy for the S3 logging service, whatever the app's feature flags: the
+ * older ACL-based delivery (LogDeliveryWrite) needs ACLs enabled on the log bucket.
+ */
+function enableAccessLogs(source: s3.Bucket, destination: s3.IBucket): void {
+  (source.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
+    destinationBucketName: destination.bucketName,
+    logFilePrefix: ACCESS_LOGS_PREFIX,
+  };
+  const sameStack = Stack.of(source) === Stack.of(destination);
+  destination.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+    actions: ['s3:PutObject'],
+    resources: [destination.arnForObjects(`${ACCESS_LOGS_PREFIX}*`)],
+    conditions: {
+      // A cross-stack reference to the source would make the two stacks depend on each other.
+      ...(sameStack ? { ArnLike: { 'aws:SourceArn': source.bucketArn } } : {}),
+      StringEquals: { 'aws:SourceAccount': Stack.of(source).account },
+    },
+  }));
+}
+
+function scriptLocation(asset: s3assets.Asset): ScriptLocation {
+  const key = asset.s3ObjectKey;
+  return {
+    s3Uri: asset.s3ObjectUrl,
+    // SageMaker names the downloaded file after the key's last segment.
+    fileName: Token.isUnresolved(key) ? key : key.split('/').pop()!,
+  };
+}
+
+/** `manifest/*`: the data manifest, the content-addressed SageMaker manifests and the latest copy. */
+function manifestObjects(): string {
+  return `${DATA_MANIFEST_KEY.split('/')[0]}/*`;
+}
+
+function jobArnPatterns(stack: Stack) {
+  return {
+    processing: stack.formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: 'pipelines-*' }),
+    training: stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: 'pipelines-*' }),
+  };
+}
+
+function jobLogGroupArns(stack: Stack): string[] {
+  return ['ProcessingJobs', 'TrainingJobs'].map((kind) => stack.formatArn({
+    service: 'logs',
+    resource: 'log-group',
+    resourceName: `/aws/sagemaker/${kind}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  }));
+}
+
+function validate(props: TrainingPipelineProps): void {
+  const v = new PropsValidator('TrainingPipeline');
+  v.instanceType('processingInstanceType', props.processingInstanceType)
+    .instanceType('trainingInstanceType', props.trainingInstanceType)
+    .number('processingInstanceCount', props.processingInstanceCount, { integer: true, min: 1 })
+    .number('trainingInstanceCount', props.trainingInstanceCount, { integer: true, min: 1 })
+    .number('xgboostMaxDepth', props.xgboostMaxDepth, { integer: true, min: 1 })
+    .number('xgboostEta', props.xgboostEta, { greaterThan: 0, max: 1 })
+    .number('xgboostGamma', props.xgboostGamma, { min: 0 })
+    .number('xgboostMinChildWeight', props.xgboostMinChildWeight, { min: 0 })
+    .number('xgboostSubsample', props.xgboostSubsample, { greaterThan: 0, max: 1 })
+    .number('xgboostNumRound', props.xgboostNumRound, { integer: true, min: 1 })
+    .number('xgboostEarlyStoppingRounds', props.xgboostEarlyStoppingRounds, { integer: true, min: 1 })
+    // numpy's default_rng takes non-negative seeds; SageMaker Integer parameters are 32-bit.
+    .number('splitSeed', props.splitSeed, { integer: true, min: 0, max: 2_147_483_647 })
+    .pattern('pipelineName', props.pipelineName, PIPELINE_NAME,
+      'it must be 1-256 letters, digits and hyphens, starting and ending with a letter or digit')
+    .pattern('inputManifestUri', props.inputManifestUri, S3_URI, 'it must be an s3://bucket/key URI of a SageMaker manifest file');
+  v.throwIfInvalid();
+}
+
+function warn(scope: Construct, props: TrainingPipelineProps): void {
+  const rounds = props.xgboostNumRound ?? DEFAULT_HYPERPARAMETERS.numRound;
+  const patience = props.xgboostEarlyStoppingRounds ?? DEFAULT_HYPERPARAMETERS.earlyStoppingRounds;
+  if (!Token.isUnresolved(patience) && !Token.isUnresolved(rounds) && patience >= rounds) {
+    Annotations.of(scope).addWarningV2('cdk-mlops-abalone-pipeline:earlyStoppingNeverTriggers',
+      `xgboostEarlyStoppingRounds (${patience}) is not below xgboostNumRound (${rounds}), so early stopping can never stop training early.`);
+  }
+  if ((props.processingInstanceCount ?? 1) > 1 || (props.trainingInstanceCount ?? 1) > 1) {
+    Annotations.of(scope).addWarningV2('cdk-mlops-abalone-pipeline:unshardedInstances',
+      'The abalone jobs do not shard their data: extra processing or training instances repeat the same work and add cost.');
+  }
+}
