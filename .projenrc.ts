@@ -55,6 +55,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-sns',
     'aws-sdk-client-mock',
     'ajv@^8',
+    'ajv-draft-04@^1',
   ],
 
   gitignore: ['/assets/', '/examples/cdk.out/', '/.venv/', '__pycache__/', '*.pyc', '/bench/out/'],
