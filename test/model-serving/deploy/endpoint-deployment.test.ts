@@ -1,0 +1,483 @@
+import { App, Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { DeployConfig, parseDeployConfig } from '../../../src/model-serving/deploy/config';
+import { EndpointDeployment, EndpointDeploymentProps } from '../../../src/model-serving/deploy/endpoint-deployment';
+import { addNagChecks, nagFindings } from '../../support/nag';
+
+const GROUP_ARN = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/AbaloneModelPackageGroup';
+
+interface Built {
+  stack: Stack;
+  deployment: EndpointDeployment;
+  template: Template;
+}
+
+function build(props: Partial<EndpointDeploymentProps> = {}, env?: { account: string; region: string }): Built {
+  const app = new App();
+  const stack = new Stack(app, 'TestStack', { env });
+  addNagChecks(stack);
+  const deployment = new EndpointDeployment(stack, 'Endpoint', {
+    modelPackageGroupName: 'AbaloneModelPackageGroup',
+    modelPackageGroupArn: GROUP_ARN,
+    artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
+    endpointName: 'abalone',
+    ...props,
+  });
+  let template: Template | undefined;
+  // Synthesized on first use, so tests can add to the stack first.
+  return { stack, deployment, get template() { return template ??= Template.fromStack(stack); } };
+}
+
+/** Every statement of every identity policy in the template. */
+function statements(template: Template): any[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+function policyOf(template: Template, roleIdPrefix: string): any[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  const match = Object.entries(policies).find(([id]) => id.startsWith(roleIdPrefix));
+  if (!match) throw new Error(`no policy ${roleIdPrefix}*`);
+  return (match[1] as any).Properties.PolicyDocument.Statement;
+}
+
+function bySid(statementList: any[], sid: string): any {
+  const found = statementList.find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
+  return found;
+}
+
+/** The deploy function's configuration, with tokens rendered as their CloudFormation JSON. */
+function deployConfig(template: Template): DeployConfig {
+  const fns = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { DEPLOY_CONFIG: Match.anyValue() } } } });
+  const value = (Object.values(fns)[0] as any).Properties.Environment.Variables.DEPLOY_CONFIG;
+  const text = typeof value === 'string' ? value : value['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : JSON.stringify(part).replace(/"/g, "'"))).join('');
+  return parseDeployConfig(text);
+}
+
+describe('EndpointDeployment', () => {
+  test('synthesizes with zero unacknowledged cdk-nag findings', () => {
+    const { stack } = build();
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('synthesizes with zero unacknowledged cdk-nag findings with a key, data capture and a known Region', () => {
+    const app = new App();
+    const stack = new Stack(app, 'KeyStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    addNagChecks(stack);
+    new EndpointDeployment(stack, 'Endpoint', {
+      modelPackageGroupName: 'AbaloneModelPackageGroup',
+      modelPackageGroupArn: GROUP_ARN,
+      artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
+      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+      dataCaptureBucket: s3.Bucket.fromBucketName(stack, 'Capture', 'capture-bucket'),
+    });
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('exposes the endpoint name and its lower-case ARN', () => {
+    const { stack, deployment } = build();
+    expect(deployment.endpointName).toBe('abalone');
+    expect(stack.resolve(deployment.endpointArn)).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/abalone']],
+    });
+    expect(deployment.rollbackAlarms).toHaveLength(2);
+  });
+
+  test('defaults to a unique lower-case endpoint name', () => {
+    const { deployment } = build({ endpointName: undefined });
+    expect(deployment.endpointName).toMatch(/^[a-z0-9](-*[a-z0-9]){0,39}$/);
+    expect(deployment.endpointName).toContain('endpoint');
+    expect(build({ endpointName: undefined }).deployment.endpointName).toBe(deployment.endpointName);
+  });
+
+  describe('deploy function', () => {
+    test('runs on Node.js for up to 15 minutes with its configuration in one variable', () => {
+      const { template } = build();
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: Match.stringLikeRegexp('^nodejs\\d+\\.x$'),
+        Handler: 'index.handler',
+        Timeout: 900,
+        Environment: { Variables: { DEPLOY_CONFIG: Match.anyValue() } },
+      });
+    });
+
+    test('is configured with the defaults: ml.m5.large x2, auto-scaling 2-4 at 70 invocations, 5-minute bake, both alarms', () => {
+      const config = deployConfig(build().template);
+      expect(config).toMatchObject({
+        endpointName: 'abalone',
+        namePrefix: 'abalone-',
+        modelPackageGroupName: 'AbaloneModelPackageGroup',
+        instanceType: 'ml.m5.large',
+        instanceCount: 2,
+        autoScaling: { minCapacity: 2, maxCapacity: 4, targetInvocationsPerInstance: 70, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
+        bakeSeconds: 300,
+        terminationWaitSeconds: 120,
+        maxUpdateSeconds: 3600,
+      });
+      expect(config.rollbackAlarmNames).toHaveLength(2);
+      expect(config.volumeKmsKeyId).toBeUndefined();
+      expect(config.dataCapture).toBeUndefined();
+    });
+
+    test('takes instance type, counts, capacity, key and data capture from props', () => {
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      new EndpointDeployment(stack, 'Endpoint', {
+        modelPackageGroupName: 'AbaloneModelPackageGroup',
+        modelPackageGroupArn: GROUP_ARN,
+        artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
+        endpointInstanceType: 'ml.c5.xlarge',
+        endpointInstanceCount: 3,
+        maxCapacity: 6,
+        targetInvocationsPerInstance: 200,
+        encryptionKey: key,
+        dataCaptureBucket: s3.Bucket.fromBucketName(stack, 'Capture', 'capture-bucket'),
+        dataCapturePercent: 20,
+        deploymentBakeTime: Duration.minutes(10),
+      });
+      const config = deployConfig(Template.fromStack(stack));
+      expect(config).toMatchObject({
+        instanceType: 'ml.c5.xlarge',
+        instanceCount: 3,
+        autoScaling: { minCapacity: 3, maxCapacity: 6, targetInvocationsPerInstance: 200 },
+        bakeSeconds: 600,
+        dataCapture: { samplingPercentage: 20, destinationS3Uri: 's3://capture-bucket/data-capture' },
+      });
+      expect(config.volumeKmsKeyId).toContain('Key');
+      expect(config.dataCapture!.kmsKeyId).toContain('Key');
+    });
+
+    test('without auto-scaling has no scaling configuration', () => {
+      expect(deployConfig(build({ autoScaling: false, endpointInstanceType: 'ml.t2.medium' }).template).autoScaling).toBeUndefined();
+    });
+  });
+
+  describe('deploy role', () => {
+    test('has no managed policies and no wildcard actions', () => {
+      const { template } = build();
+      const roles = Object.values(template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'lambda.amazonaws.com' } }] } } }));
+      for (const role of roles.filter((r: any) => !JSON.stringify(r).includes('AWSLambdaBasicExecutionRole'))) {
+        expect((role as any).Properties.ManagedPolicyArns).toBeUndefined();
+      }
+      expect(JSON.stringify(template.toJSON())).not.toMatch(/FullAccess/);
+      for (const s of statements(template)) {
+        for (const action of [s.Action].flat()) {
+          expect(action).not.toMatch(/^sagemaker:\*$|^[a-z-]+:\*$/);
+          expect(action).not.toMatch(/^sagemaker:.*\*/);
+        }
+      }
+    });
+
+    test('creates models and endpoint configs only under the endpoint\'s name prefix', () => {
+      const policy = policyOf(build().template, 'EndpointDeployRoleDefaultPolicy');
+      expect(bySid(policy, 'ManageModels')).toMatchObject({
+        Action: ['sagemaker:CreateModel', 'sagemaker:DeleteModel'],
+        Resource: { 'Fn::Join': ['', expect.arrayContaining([':model/abalone-*'])] },
+      });
+      expect(bySid(policy, 'ManageEndpointConfigs')).toMatchObject({
+        Action: ['sagemaker:CreateEndpointConfig', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DescribeEndpointConfig'],
+        Resource: { 'Fn::Join': ['', expect.arrayContaining([':endpoint-config/abalone-*'])] },
+      });
+    });
+
+    test('creates and updates only its endpoint, which needs both the endpoint and endpoint-config resources', () => {
+      const policy = policyOf(build().template, 'EndpointDeployRoleDefaultPolicy');
+      expect(bySid(policy, 'CreateAndUpdateEndpoint')).toMatchObject({
+        Action: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'],
+        Resource: [
+          { 'Fn::Join': ['', expect.arrayContaining([':endpoint/abalone'])] },
+          { 'Fn::Join': ['', expect.arrayContaining([':endpoint-config/abalone-*'])] },
+        ],
+      });
+      expect(bySid(policy, 'OperateEndpoint')).toMatchObject({
+        Action: ['sagemaker:DeleteEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+        Resource: { 'Fn::Join': ['', expect.arrayContaining([':endpoint/abalone'])] },
+      });
+    });
+
+    test('reads and approves only the group\'s packages, in the lower case of SageMaker ARNs', () => {
+      const policy = policyOf(build().template, 'EndpointDeployRoleDefaultPolicy');
+      const packages = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/abalonemodelpackagegroup/*';
+      expect(bySid(policy, 'ReadModelPackages')).toMatchObject({ Action: 'sagemaker:DescribeModelPackage', Resource: packages });
+      expect(bySid(policy, 'ApproveModelPackages')).toMatchObject({
+        Action: 'sagemaker:UpdateModelPackage',
+        Resource: packages,
+        Condition: { StringEquals: { 'sagemaker:ModelApprovalStatus': 'Approved' } },
+      });
+      expect(bySid(policy, 'ListModelPackages')).toMatchObject({ Action: 'sagemaker:ListModelPackages', Resource: '*' });
+    });
+
+    test('derives the package ARNs from a group ARN token', () => {
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      const group = new sagemaker.CfnModelPackageGroup(stack, 'Group', { modelPackageGroupName: 'abalone-group' });
+      new EndpointDeployment(stack, 'Endpoint', {
+        modelPackageGroupName: group.modelPackageGroupName,
+        modelPackageGroupArn: group.attrModelPackageGroupArn,
+        artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
+      });
+      const policy = policyOf(Template.fromStack(stack), 'EndpointDeployRoleDefaultPolicy');
+      expect(JSON.stringify(bySid(policy, 'ReadModelPackages').Resource)).toContain(':model-package/');
+      expect(JSON.stringify(bySid(policy, 'ReadModelPackages').Resource)).toContain('Fn::Split');
+    });
+
+    test('tags only on create, passes only the model role and only to SageMaker', () => {
+      const policy = policyOf(build().template, 'EndpointDeployRoleDefaultPolicy');
+      expect(bySid(policy, 'TagOnCreate')).toMatchObject({
+        Action: 'sagemaker:AddTags',
+        Condition: { StringEquals: { 'sagemaker:TaggingAction': ['CreateEndpoint', 'CreateEndpointConfig', 'CreateModel'] } },
+      });
+      expect(bySid(policy, 'PassModelRole')).toMatchObject({
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching('^EndpointModelRole'), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      });
+    });
+
+    test('scales only SageMaker targets and may create the auto-scaling service-linked role', () => {
+      const policy = policyOf(build().template, 'EndpointDeployRoleDefaultPolicy');
+      expect(bySid(policy, 'ScaleEndpoint')).toMatchObject({
+        Action: [
+          'application-autoscaling:DeleteScalingPolicy',
+          'application-autoscaling:DeregisterScalableTarget',
+          'application-autoscaling:PutScalingPolicy',
+          'application-autoscaling:RegisterScalableTarget',
+        ],
+        Condition: { StringEquals: { 'application-autoscaling:service-namespace': 'sagemaker' } },
+      });
+      expect(bySid(policy, 'CreateScalingServiceRole')).toMatchObject({
+        Action: 'iam:CreateServiceLinkedRole',
+        Resource: { 'Fn::Join': ['', expect.arrayContaining([expect.stringMatching('AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint$')])] },
+        Condition: { StringLike: { 'iam:AWSServiceName': 'sagemaker.application-autoscaling.amazonaws.com' } },
+      });
+      expect(bySid(policy, 'ScalingAlarms').Resource['Fn::Join'][1]).toContain(':alarm:TargetTracking-endpoint/abalone/variant/AllTraffic-*');
+    });
+
+    test('reads the rollback alarms', () => {
+      const policy = policyOf(build().template, 'EndpointDeployRoleDefaultPolicy');
+      expect(bySid(policy, 'ReadRollbackAlarms')).toMatchObject({
+        Action: 'cloudwatch:DescribeAlarms',
+        Resource: [{ 'Fn::GetAtt': [expect.stringMatching('Invocation5XXErrorsAlarm'), 'Arn'] }, { 'Fn::GetAtt': [expect.stringMatching('ModelLatencyAlarm'), 'Arn'] }],
+      });
+    });
+
+    test('may create KMS grants for AWS resources only, when a key is given', () => {
+      const { template: plain } = build();
+      expect(policyOf(plain, 'EndpointDeployRoleDefaultPolicy').find((s) => s.Sid === 'EncryptEndpointStorage')).toBeUndefined();
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      new EndpointDeployment(stack, 'Endpoint', {
+        modelPackageGroupName: 'g', modelPackageGroupArn: GROUP_ARN, artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'), encryptionKey: key,
+      });
+      expect(bySid(policyOf(Template.fromStack(stack), 'EndpointDeployRoleDefaultPolicy'), 'EncryptEndpointStorage')).toMatchObject({
+        Action: ['kms:CreateGrant', 'kms:DescribeKey'],
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      });
+    });
+
+    test('grantDeploy gives another principal the same statements', () => {
+      const { stack, deployment } = build();
+      const other = new iam.Role(stack, 'PipelineDeployer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+      deployment.grantDeploy(other);
+      const template = Template.fromStack(stack);
+      const sids = (s: any[]) => s.map((x) => x.Sid).filter(Boolean).sort();
+      expect(sids(policyOf(template, 'PipelineDeployerDefaultPolicy'))).toEqual(sids(policyOf(template, 'EndpointDeployRoleDefaultPolicy')));
+      expect(Object.keys(deployment.deployEnvironment)).toEqual(['DEPLOY_CONFIG']);
+    });
+  });
+
+  describe('model role', () => {
+    test('is assumed by SageMaker and has no managed policies', () => {
+      build().template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' } }] },
+        ManagedPolicyArns: Match.absent(),
+      });
+    });
+
+    test('pulls the two inference images of the stack\'s Region', () => {
+      const policy = policyOf(build({}, { account: '111111111111', region: 'eu-west-1' }).template, 'EndpointModelRoleDefaultPolicy');
+      expect(bySid(policy, 'PullInferenceImages')).toMatchObject({
+        Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        Resource: [
+          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:141502667606:repository/sagemaker-scikit-learn']] },
+          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:141502667606:repository/sagemaker-xgboost']] },
+        ],
+      });
+    });
+
+    test('looks the image registry up by Region in an environment-agnostic stack', () => {
+      const { template } = build();
+      expect(Object.keys(template.toJSON().Mappings ?? {})).toHaveLength(1);
+      const policy = policyOf(template, 'EndpointModelRoleDefaultPolicy');
+      expect(JSON.stringify(bySid(policy, 'PullInferenceImages').Resource)).toContain('Fn::FindInMap');
+    });
+
+    test('fails for a Region without the images', () => {
+      expect(() => build({}, { account: '111111111111', region: 'ap-southeast-7' })).toThrow(/Region ap-southeast-7 has no SageMaker sklearn 1.2-1 \/ xgboost 1.7-1 images/);
+    });
+
+    test('reads the artifact bucket, writes the endpoint logs and may decrypt with the key', () => {
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      new EndpointDeployment(stack, 'Endpoint', {
+        modelPackageGroupName: 'g', modelPackageGroupArn: GROUP_ARN, artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'), endpointName: 'abalone', encryptionKey: key,
+      });
+      const policy = policyOf(Template.fromStack(stack), 'EndpointModelRoleDefaultPolicy');
+      expect(policy).toEqual(expect.arrayContaining([
+        expect.objectContaining({ Action: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'] }),
+        expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [expect.stringMatching('^Key'), 'Arn'] } }),
+      ]));
+      expect(JSON.stringify(bySid(policy, 'EndpointLogs').Resource)).toContain('log-group:/aws/sagemaker/Endpoints/abalone');
+      expect(bySid(policy, 'EndpointMetrics').Condition).toEqual({ StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints*' } });
+    });
+
+    test('may write captured data under the data capture prefix only', () => {
+      const policy = policyOf(build({ dataCaptureBucket: s3.Bucket.fromBucketName(new Stack(), 'C', 'capture-bucket') }).template, 'EndpointModelRoleDefaultPolicy');
+      const put = policy.find((s) => [s.Action].flat().includes('s3:PutObject'));
+      expect(JSON.stringify(put.Resource)).toContain(':s3:::capture-bucket/data-capture/*');
+    });
+  });
+
+  describe('rollback alarms', () => {
+    test('watch server errors and model latency on the endpoint variant', () => {
+      const { template } = build();
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+      const dimensions = [{ Name: 'EndpointName', Value: 'abalone' }, { Name: 'VariantName', Value: 'AllTraffic' }];
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'Invocation5XXErrors',
+        Dimensions: dimensions,
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        TreatMissingData: 'notBreaching',
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'ModelLatency',
+        Dimensions: dimensions,
+        Statistic: 'Average',
+        Threshold: 1_000_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    test('take their thresholds from props (latency in microseconds)', () => {
+      const { template } = build({ rollbackErrorThreshold: 5, rollbackLatencyThreshold: Duration.millis(250) });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocation5XXErrors', Threshold: 5 });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ModelLatency', Threshold: 250_000 });
+    });
+  });
+
+  describe('clean-up on stack delete', () => {
+    test('is a custom resource naming the endpoint and its resource prefix, polled for up to 2 hours', () => {
+      const { template } = build();
+      template.hasResourceProperties('Custom::SageMakerEndpointCleanup', { EndpointName: 'abalone', NamePrefix: 'abalone-' });
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ USER_IS_COMPLETE_FUNCTION_ARN: Match.anyValue() }) },
+      });
+    });
+
+    test('is deleted before the model role and the alarms that an update in flight may still use', () => {
+      const resources = build().template.findResources('Custom::SageMakerEndpointCleanup');
+      const dependsOn: string[] = (Object.values(resources)[0] as any).DependsOn;
+      expect(dependsOn).toEqual(expect.arrayContaining([
+        expect.stringMatching(/^EndpointModelRole/),
+        expect.stringMatching(/^EndpointModelRoleDefaultPolicy/),
+        expect.stringMatching(/^EndpointInvocation5XXErrorsAlarm/),
+        expect.stringMatching(/^EndpointModelLatencyAlarm/),
+      ]));
+    });
+
+    test('may delete only its endpoint, the prefixed configs and models, and deregister SageMaker scaling', () => {
+      const policy = policyOf(build().template, 'EndpointCleanupRoleDefaultPolicy');
+      expect(bySid(policy, 'DeleteEndpoint')).toMatchObject({
+        Action: ['sagemaker:DeleteEndpoint', 'sagemaker:DescribeEndpoint'],
+        Resource: { 'Fn::Join': ['', expect.arrayContaining([':endpoint/abalone'])] },
+      });
+      expect(bySid(policy, 'DeleteOwnResources')).toMatchObject({
+        Action: ['sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel'],
+        Resource: [
+          { 'Fn::Join': ['', expect.arrayContaining([':endpoint-config/abalone-*'])] },
+          { 'Fn::Join': ['', expect.arrayContaining([':model/abalone-*'])] },
+        ],
+      });
+      expect(bySid(policy, 'DeregisterScaling')).toMatchObject({
+        Action: ['application-autoscaling:DeleteScalingPolicy', 'application-autoscaling:DeregisterScalableTarget'],
+        Condition: { StringEquals: { 'application-autoscaling:service-namespace': 'sagemaker' } },
+      });
+    });
+  });
+
+  test('grantInvokeEndpoint allows InvokeEndpoint on this endpoint only', () => {
+    const { stack, deployment } = build();
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    deployment.grantInvokeEndpoint(caller);
+    expect(policyOf(Template.fromStack(stack), 'CallerDefaultPolicy')).toEqual([{
+      Action: 'sagemaker:InvokeEndpoint',
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/abalone']] },
+    }]);
+  });
+
+  describe('prop validation names the prop', () => {
+    test.each<[string, Partial<EndpointDeploymentProps>]>([
+      ['endpointName', { endpointName: 'Abalone' }],
+      ['endpointName', { endpointName: 'a'.repeat(64) }],
+      ['endpointName', { endpointName: 'abalone-' }],
+      ['modelPackageGroupName', { modelPackageGroupName: 'bad_name' }],
+      ['modelPackageGroupArn', { modelPackageGroupArn: 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/abalone/1' }],
+      ['endpointInstanceType', { endpointInstanceType: 'm5.large' }],
+      ['endpointInstanceType', { endpointInstanceType: 'ml.t2.medium' }],
+      ['endpointInstanceType', { endpointInstanceType: 'ml.t3.large' }],
+      ['endpointInstanceCount', { endpointInstanceCount: 0 }],
+      ['endpointInstanceCount', { endpointInstanceCount: 1.5 }],
+      ['minCapacity', { minCapacity: 0 }],
+      ['maxCapacity', { maxCapacity: 0 }],
+      ['maxCapacity', { minCapacity: 5, maxCapacity: 3 }],
+      ['maxCapacity', { endpointInstanceCount: 5, maxCapacity: 4 }],
+      ['targetInvocationsPerInstance', { targetInvocationsPerInstance: 0 }],
+      ['dataCapturePercent', { dataCaptureBucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'capture-bucket'), dataCapturePercent: 101 }],
+      ['dataCapturePercent', { dataCapturePercent: 50 }],
+      ['rollbackErrorThreshold', { rollbackErrorThreshold: 0 }],
+      ['rollbackLatencyThreshold', { rollbackLatencyThreshold: Duration.millis(0) }],
+      ['deploymentBakeTime', { deploymentBakeTime: Duration.hours(2) }],
+      ['minCapacity', { autoScaling: false, minCapacity: 2 }],
+      ['maxCapacity', { autoScaling: false, maxCapacity: 2 }],
+      ['targetInvocationsPerInstance', { autoScaling: false, targetInvocationsPerInstance: 2 }],
+    ])('%s: %p', (prop, props) => {
+      expect(() => build(props)).toThrow(new RegExp(`Invalid EndpointDeployment props:[\\s\\S]*- ${prop} is `));
+    });
+
+    test('an endpoint name token is refused', () => {
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      expect(() => new EndpointDeployment(stack, 'E', {
+        modelPackageGroupName: 'g',
+        modelPackageGroupArn: GROUP_ARN,
+        artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'),
+        endpointName: Aws.STACK_NAME,
+      })).toThrow(/endpointName is .*it must be known at synth/);
+    });
+
+    test('reports every problem in one error', () => {
+      expect(() => build({ endpointInstanceCount: 0, endpointInstanceType: 'bad' })).toThrow(/endpointInstanceType is "bad"[\s\S]*endpointInstanceCount is 0/);
+    });
+
+    test('burstable instances are allowed without auto-scaling', () => {
+      expect(() => build({ autoScaling: false, endpointInstanceType: 'ml.t2.medium' })).not.toThrow();
+    });
+  });
+});

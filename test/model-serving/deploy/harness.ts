@@ -1,0 +1,143 @@
+import {
+  ApplicationAutoScalingClient,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+} from '@aws-sdk/client-application-auto-scaling';
+import {
+  CreateEndpointCommand,
+  CreateModelPackageCommand,
+  CreateModelPackageGroupCommand,
+  DescribeEndpointCommand,
+  DescribeEndpointCommandOutput,
+  ListEndpointConfigsCommand,
+  ListModelsCommand,
+  ModelApprovalStatus,
+  SageMakerClient,
+  UpdateEndpointCommand,
+  UpdateEndpointCommandInput,
+} from '@aws-sdk/client-sagemaker';
+import { AwsStub, mockClient } from 'aws-sdk-client-mock';
+import { DeployClients } from '../../../src/model-serving/deploy/aws';
+import { DeployConfig } from '../../../src/model-serving/deploy/config';
+import { namePrefixFor, scalableResourceId } from '../../../src/model-serving/deploy/names';
+import { MotoServer } from '../../support/moto-server';
+
+export const ENDPOINT = 'abalone-endpoint';
+export const GROUP = 'AbaloneModelPackageGroup';
+
+export function testConfig(overrides: Partial<DeployConfig> = {}): DeployConfig {
+  return {
+    endpointName: ENDPOINT,
+    namePrefix: namePrefixFor(ENDPOINT),
+    modelPackageGroupName: GROUP,
+    modelRoleArn: 'arn:aws:iam::123456789012:role/model-role',
+    instanceType: 'ml.m5.large',
+    instanceCount: 2,
+    autoScaling: { minCapacity: 2, maxCapacity: 4, targetInvocationsPerInstance: 70, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
+    rollbackAlarmNames: ['endpoint-5xx', 'endpoint-latency'],
+    bakeSeconds: 300,
+    terminationWaitSeconds: 120,
+    maxUpdateSeconds: 3600,
+    ...overrides,
+  };
+}
+
+/**
+ * Clients for the deploy logic: real moto_server over HTTP, except what moto 5.2.1 lacks. It has no
+ * UpdateEndpoint, so an update is simulated (by default: the endpoint switches to the new config at once,
+ * which moto models as a CreateEndpoint over the existing one); hooks change what DescribeEndpoint reports.
+ */
+export interface Harness {
+  readonly clients: DeployClients;
+  /** Unmocked clients on the same moto_server, to arrange and inspect. */
+  readonly raw: DeployClients;
+  readonly sagemakerMock: AwsStub<any, any, any>;
+  /** Inputs of every (simulated) UpdateEndpoint call. */
+  readonly updates: UpdateEndpointCommandInput[];
+  /** Replaces the simulated UpdateEndpoint. */
+  onUpdate?: (input: UpdateEndpointCommandInput) => Promise<void>;
+  /** Rewrites what DescribeEndpoint answers. */
+  describeOverride?: (real: DescribeEndpointCommandOutput | undefined) => DescribeEndpointCommandOutput | undefined;
+  restore(): void;
+}
+
+export function harness(moto: MotoServer): Harness {
+  const config = { ...moto.clientConfig(), maxAttempts: 1 };
+  const raw: DeployClients = { sagemaker: new SageMakerClient(config), autoScaling: new ApplicationAutoScalingClient(config) };
+  const sagemaker = new SageMakerClient(config);
+  const sagemakerMock = mockClient(sagemaker);
+  (sagemakerMock.send as unknown as { callThrough(): void }).callThrough();
+  const h: Harness = {
+    clients: { sagemaker, autoScaling: new ApplicationAutoScalingClient(config) },
+    raw,
+    sagemakerMock,
+    updates: [],
+    restore: () => sagemakerMock.restore(),
+  };
+  sagemakerMock.on(UpdateEndpointCommand).callsFake(async (input: UpdateEndpointCommandInput) => {
+    h.updates.push(input);
+    if (h.onUpdate) {
+      await h.onUpdate(input);
+    } else {
+      await raw.sagemaker.send(new CreateEndpointCommand({ EndpointName: input.EndpointName, EndpointConfigName: input.EndpointConfigName }));
+    }
+    return { EndpointArn: `arn:aws:sagemaker:us-east-1:123456789012:endpoint/${input.EndpointName}` };
+  });
+  sagemakerMock.on(DescribeEndpointCommand).callsFake(async (input) => {
+    let real: DescribeEndpointCommandOutput | undefined;
+    let notFound: unknown;
+    try {
+      real = await raw.sagemaker.send(new DescribeEndpointCommand(input));
+    } catch (error) {
+      notFound = error;
+    }
+    const answer = h.describeOverride ? h.describeOverride(real) : real;
+    if (!answer) throw notFound ?? Object.assign(new Error(`Could not find endpoint "${input.EndpointName}".`), { name: 'ValidationException' });
+    return answer;
+  });
+  return h;
+}
+
+export async function createGroup(raw: DeployClients, name = GROUP): Promise<void> {
+  await raw.sagemaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: name }));
+}
+
+export async function createPackage(raw: DeployClients, status: ModelApprovalStatus, group = GROUP): Promise<string> {
+  const out = await raw.sagemaker.send(new CreateModelPackageCommand({
+    ModelPackageGroupName: group,
+    ModelApprovalStatus: status,
+    InferenceSpecification: {
+      Containers: [
+        { Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3', ModelDataUrl: 's3://artifacts/preprocess/model.tar.gz' },
+        { Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1', ModelDataUrl: 's3://artifacts/train/model.tar.gz' },
+      ],
+      SupportedContentTypes: ['text/csv'],
+      SupportedResponseMIMETypes: ['text/csv'],
+    },
+  }));
+  return out.ModelPackageArn!;
+}
+
+export async function modelNames(raw: DeployClients): Promise<string[]> {
+  const out = await raw.sagemaker.send(new ListModelsCommand({}));
+  return (out.Models ?? []).map((m) => m.ModelName!).sort();
+}
+
+export async function endpointConfigNames(raw: DeployClients): Promise<string[]> {
+  const out = await raw.sagemaker.send(new ListEndpointConfigsCommand({}));
+  return (out.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!).sort();
+}
+
+export async function scalableTarget(raw: DeployClients, endpointName = ENDPOINT) {
+  const out = await raw.autoScaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'sagemaker', ResourceIds: [scalableResourceId(endpointName)] }));
+  return out.ScalableTargets?.[0];
+}
+
+export async function scalingPolicies(raw: DeployClients, endpointName = ENDPOINT) {
+  const out = await raw.autoScaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'sagemaker', ResourceId: scalableResourceId(endpointName) }));
+  return out.ScalingPolicies ?? [];
+}
+
+export async function endpointNow(raw: DeployClients, endpointName = ENDPOINT): Promise<DescribeEndpointCommandOutput> {
+  return raw.sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+}
