@@ -4,3 +4,4 @@ export * from './training-pipeline';
 export * from './model-serving';
 export * from './web-frontend';
 export * from './mlops-abalone-pipeline';
+export * from './release-pipeline';

@@ -6,6 +6,7 @@ import { DataIngest } from './data-ingest';
 import { ApiAuthorization, ModelServing } from './model-serving';
 import { PropsValidator } from './private/validation';
 import { QualityGate } from './quality-gate';
+import { ReleasePipeline, ReleasePipelineCiCommands, ReleasePipelineCodeSource } from './release-pipeline';
 import { TrainingPipeline } from './training-pipeline';
 import { WebFrontend } from './web-frontend';
 
@@ -173,6 +174,28 @@ export interface MlopsAbalonePipelineProps {
   readonly feedback?: boolean;
 
   /**
+   * A Git repository (GitHub, GitLab or Bitbucket through an AWS CodeConnections connection) whose changes also
+   * run the release pipeline, with a CI stage before training.
+   *
+   * @default - only data changes run the release pipeline, and there is no CI stage
+   */
+  readonly codeSource?: ReleasePipelineCodeSource;
+
+  /**
+   * Commands of the CI stage (with `codeSource`).
+   *
+   * @default - `npm ci`, `npx projen test`, `npx projen eslint`, `npx cdk synth`
+   */
+  readonly ciCommands?: ReleasePipelineCiCommands;
+
+  /**
+   * Whether a person approves each model before it is deployed. Turn it off only for non-production stacks.
+   *
+   * @default true
+   */
+  readonly requireApproval?: boolean;
+
+  /**
    * Customer managed KMS key used for data at rest across the system.
    *
    * @default - AWS managed or S3-managed encryption
@@ -209,6 +232,9 @@ export class MlopsAbalonePipeline extends Construct {
 
   /** The web app on CloudFront. */
   public readonly webFrontend: WebFrontend;
+
+  /** The CodePipeline that takes a data (or code) change to a live endpoint. */
+  public readonly releasePipeline: ReleasePipeline;
 
   constructor(scope: Construct, id: string, props: MlopsAbalonePipelineProps = {}) {
     super(scope, id);
@@ -280,5 +306,19 @@ export class MlopsAbalonePipeline extends Construct {
     });
     apiUrl = this.modelServing.apiUrl;
     apiOrigin = `https://${this.modelServing.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+
+    this.releasePipeline = new ReleasePipeline(this, 'ReleasePipeline', {
+      trainingPipeline: this.trainingPipeline,
+      qualityGate: this.qualityGate,
+      deploymentTarget: this.modelServing,
+      dataBucket: this.dataIngest.dataBucket,
+      dataManifestKey: this.dataIngest.dataManifestKey,
+      pipelineName: prefix ? `${prefix}-release` : undefined,
+      codeSource: props.codeSource,
+      ciCommands: props.ciCommands,
+      requireApproval: props.requireApproval,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: props.removalPolicy,
+    });
   }
 }

@@ -14,6 +14,7 @@ import { PREDICT_FUNCTION_ENV } from './api/config';
 import { PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from './api/dynamodb-store';
 import { PredictFunction } from './api/predict-function';
 import { EndpointDeployment, EndpointDeploymentProps } from './deploy/endpoint-deployment';
+import { IModelDeploymentTarget } from '../release-pipeline/release-pipeline';
 import { acknowledgeNag } from '../private/nag';
 import { PropsValidator } from '../private/validation';
 
@@ -256,7 +257,7 @@ const PASS_THROUGH_NAMES: { [deployName: string]: string } = {
  * rings, the age and the model version. It is regional, throttled, access-logged and traced; every answer,
  * including the gateway's own errors, carries CORS headers for the allowed origins.
  */
-export class ModelServing extends Construct {
+export class ModelServing extends Construct implements IModelDeploymentTarget {
   /** Name of the SageMaker endpoint (stable across deployments). */
   public readonly endpointName: string;
 
@@ -281,6 +282,9 @@ export class ModelServing extends Construct {
   /** Alarms that roll an endpoint update back. */
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
 
+  /** Environment with which a function runs the endpoint's deploy logic (e.g. a release pipeline's deploy action). */
+  public readonly deployEnvironment: { [key: string]: string };
+
   /** The API's access logs. */
   public readonly accessLogGroup: logs.ILogGroup;
 
@@ -294,6 +298,7 @@ export class ModelServing extends Construct {
   public readonly usagePlan?: apigateway.UsagePlan;
 
   private readonly authorization: ApiAuthorization;
+  private readonly deployment: EndpointDeployment;
 
   constructor(scope: Construct, id: string, props: ModelServingProps) {
     super(scope, id);
@@ -337,6 +342,8 @@ export class ModelServing extends Construct {
     this.deployFunction = deployment.deployFunction;
     this.modelRole = deployment.modelRole;
     this.rollbackAlarms = deployment.rollbackAlarms;
+    this.deployEnvironment = deployment.deployEnvironment;
+    this.deployment = deployment;
 
     const logKey = this.logEncryptionKey(props.encryptionKey);
 
@@ -482,6 +489,11 @@ export class ModelServing extends Construct {
     }
 
     this.acknowledgeFindings(api, methods, authorization, props.webAclArn !== undefined);
+  }
+
+  /** Gives a function that runs the deploy logic with `deployEnvironment` the permissions that logic needs. */
+  public grantDeploy(grantee: iam.IGrantable): void {
+    this.deployment.grantDeploy(grantee);
   }
 
   /**

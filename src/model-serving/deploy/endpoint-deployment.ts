@@ -155,6 +155,8 @@ export class EndpointDeployment extends Construct {
   public readonly deployEnvironment: { [key: string]: string };
 
   private readonly deployStatements: iam.PolicyStatement[];
+  /** What the deploy statements need acknowledged, on any role that receives them. */
+  private deployAcknowledgements: NagAcknowledgement[] = [];
 
   constructor(scope: Construct, id: string, props: EndpointDeploymentProps) {
     super(scope, id);
@@ -523,6 +525,8 @@ export class EndpointDeployment extends Construct {
    */
   public grantDeploy(grantee: iam.IGrantable): void {
     for (const statement of this.deployStatements) grantee.grantPrincipal.addToPrincipalPolicy(statement.copy());
+    // The same statements carry the same reasons on the grantee's policy.
+    if (grantee.grantPrincipal instanceof iam.Role) acknowledgeNag(grantee.grantPrincipal, this.deployAcknowledgements, true);
   }
 
   private functionRole(id: string, description: string): iam.Role {
@@ -592,7 +596,7 @@ export class EndpointDeployment extends Construct {
       }] : []),
     ], true);
 
-    acknowledgeNag(r.deployRole, [
+    this.deployAcknowledgements = [
       runTimeNames,
       scalableTargets,
       {
@@ -610,7 +614,8 @@ export class EndpointDeployment extends Construct {
         reason: 'Application Auto Scaling names target-tracking alarms TargetTracking-<resource id>-<random>; the pattern is limited to this endpoint\'s variant.',
         appliesTo: [res(r.targetTrackingAlarms)],
       },
-    ], true);
+    ];
+    acknowledgeNag(r.deployRole, this.deployAcknowledgements, true);
 
     acknowledgeNag(r.cleanupRole, [
       runTimeNames,
