@@ -73,6 +73,7 @@ for (const pattern of ['src/**/*.lambda.ts', 'src/data-ingest/manifest-reconcile
 // The example app is for users to copy; it is not part of the package.
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/bench/');
+project.addPackageIgnore('/build-tools/');
 project.addPackageIgnore('/webapp/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('__pycache__/');
