@@ -64,3 +64,11 @@ if (ml.status !== 0) {
   process.stderr.write(ml.stderr);
   process.exitCode = 1;
 }
+
+section('Local mode: pipeline wall time, predict latency, peak memory');
+const local = spawnSync('npx', ['ts-node', '--transpile-only', 'bench/local-bench.ts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+process.stdout.write(local.stdout);
+if (local.status !== 0) {
+  process.stderr.write(local.stderr);
+  process.exitCode = 1;
+}

@@ -9,12 +9,12 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PARAMETER_NAMES } from '../training-pipeline/definition';
 import { LocalModelBackend } from './local-model-backend';
 import { DataRejectedError, ML_DIR, UCI_ABALONE_URL, localRun } from './local-run';
 import { startLocalServer } from './local-server';
 import { checkPython, PythonSetupError } from './python';
 import { LocalModelRegistry, RegisteredModel } from './registry';
+import { PARAMETER_NAMES } from '../training-pipeline/definition';
 
 const USAGE = `Usage: cdk-mlops-abalone local <command> [options]
 
@@ -219,7 +219,11 @@ function describeModel(m: RegisteredModel) {
     version: m.version,
     approvalStatus: m.approvalStatus,
     createdAt: m.createdAt,
-    metrics: { mse: metrics.mse?.value as number | undefined, mae: metrics.mae?.value as number | undefined, r2: metrics.r2?.value as number | undefined },
+    metrics: {
+      mse: metrics.mse?.value as number | undefined,
+      mae: metrics.mae?.value as number | undefined,
+      r2: metrics.r2?.value as number | undefined,
+    },
     lineage: m.customerMetadata,
   };
 }

@@ -5,10 +5,9 @@
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { DatasetRow, ModelBackend, ModelFailureError, ModelOutput, ModelUnavailableError, parseModelCsv, toCsv } from '../model-serving/api/predict';
-import { FeedbackStore } from '../model-serving/api/feedback';
-import { PredictionRecord, PredictionRecorder } from '../model-serving/api/predict';
 import { RegisteredModel } from './registry';
+import { FeedbackStore } from '../model-serving/api/feedback';
+import { DatasetRow, ModelBackend, ModelFailureError, ModelOutput, ModelUnavailableError, parseModelCsv, toCsv, PredictionRecord, PredictionRecorder } from '../model-serving/api/predict';
 
 interface Pending {
   readonly rows: readonly DatasetRow[];

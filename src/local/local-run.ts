@@ -4,6 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LocalPipelineRunner, LocalRunResult, StepEvent } from './pipeline-runner';
+import { LocalModelRegistry } from './registry';
 import { DATA_FILE_SUFFIXES } from '../data-ingest/layout';
 import { formatError, validateRawData } from '../data-ingest/raw-data-validator';
 import {
@@ -11,8 +13,6 @@ import {
   PipelineDefinition, buildAbaloneTrainingDefinition,
 } from '../training-pipeline/definition';
 import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/images';
-import { LocalPipelineRunner, LocalRunResult, StepEvent } from './pipeline-runner';
-import { LocalModelRegistry } from './registry';
 
 /** Where the package's ML scripts are (the same files the cloud jobs run). */
 export const ML_DIR = path.join(__dirname, '..', '..', 'ml');

@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { InMemoryPredictionStore } from './local-model-backend';
 import { MAX_REQUEST_BODY_BYTES } from '../contracts/prediction-api';
 import { ModelBackend, ModelUnavailableError } from '../model-serving/api/predict';
 import { FEEDBACK_PATH, PREDICTIONS_PATH, RouteRequest, route } from '../model-serving/api/routes';
-import { InMemoryPredictionStore } from './local-model-backend';
 
 export interface LocalServerOptions {
   /** Where predictions come from; none answers 503 (no model deployed yet), as the cloud API does. */
@@ -89,7 +89,7 @@ export function startLocalServer(options: LocalServerOptions): Promise<RunningLo
           isBase64Encoded: false,
         };
         void route(request, { backend, cors: { allowedOrigins: [origin] }, store }).then((answer) => {
-          // An oversized body was not read to its end: close the connection after answering.
+          // A body too large to drain was not read to its end: close the connection after answering.
           send(answer.statusCode, truncated ? { ...answer.headers, Connection: 'close' } : answer.headers, answer.body);
         });
       });
@@ -142,7 +142,14 @@ function staticFile(root: string, pathname: string): string {
   return path.join(root, 'index.html');
 }
 
-/** Reads at most `limit + 1` bytes: enough for the handler to answer 413 without buffering a huge body. */
+/** Most bytes of an oversized body read (and dropped) before answering 413, as API Gateway's 10 MB payload limit. */
+const MAX_DRAINED_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Keeps just over `limit` bytes, enough for the handler to answer 413 without buffering a huge body, but reads the
+ * body to its end: a client still sending when the answer comes and the connection closes sees EPIPE, not the 413.
+ * Past {@link MAX_DRAINED_BYTES} it answers at once (`truncated`) and the connection is closed.
+ */
 function readBody(req: http.IncomingMessage, limit: number, done: (body: string, truncated: boolean) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -154,9 +161,9 @@ function readBody(req: http.IncomingMessage, limit: number, done: (body: string,
   };
   req.on('data', (chunk: Buffer) => {
     if (finished) return;
-    chunks.push(chunk);
+    if (size <= limit) chunks.push(chunk);
     size += chunk.length;
-    if (size > limit) {
+    if (size > MAX_DRAINED_BYTES) {
       req.pause();
       finish(true);
     }

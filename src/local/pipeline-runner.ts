@@ -10,11 +10,11 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LocalModelRegistry, RegisteredModel } from './registry';
 import {
   Comparison, ConditionStep, Expression, FailStep, PipelineDefinition, PipelineStep, ProcessingStep, RegisterModelStep,
   TrainingStep,
 } from '../training-pipeline/definition';
-import { LocalModelRegistry, RegisteredModel } from './registry';
 
 /** Where things are and how to run them. */
 export interface LocalRunContext {
@@ -124,6 +124,8 @@ export class LocalPipelineRunner {
       }
       this.emit({ step: step.Name, type: step.Type, status: 'Succeeded', durationMs: Date.now() - started });
     } catch (e) {
+      // A step of a condition's branch failed: that step has reported it, the condition itself succeeded.
+      if (e instanceof StepFailedError && e.step !== step.Name) throw e;
       const message = e instanceof Error ? e.message : String(e);
       this.emit({ step: step.Name, type: step.Type, status: 'Failed', durationMs: Date.now() - started, message });
       throw e instanceof StepFailedError ? e : new StepFailedError(step.Name, `${step.Name}: ${message}`);
@@ -170,7 +172,8 @@ export class LocalPipelineRunner {
     }
     const propertyFiles: Record<string, unknown> = {};
     for (const file of step.PropertyFiles ?? []) {
-      propertyFiles[file.PropertyFileName] = { ...file, uri: joinUri(this.resolveString((outputs[file.OutputName] as any).S3Output.S3Uri), file.FilePath) };
+      const outputUri = this.resolveString((outputs[file.OutputName] as any).S3Output.S3Uri);
+      propertyFiles[file.PropertyFileName] = { ...file, uri: joinUri(outputUri, file.FilePath) };
     }
     this.properties[step.Name] = {
       ProcessingJobName: `${step.Name}-${this.context.executionId}`,
@@ -192,8 +195,10 @@ export class LocalPipelineRunner {
       const uri = this.resolveString(channel.DataSource.S3DataSource.S3Uri);
       copyInto(this.toLocalPath(uri), path.join(mlRoot, 'input', 'data', channel.ChannelName));
       inputDataConfig[channel.ChannelName] = {
-        ContentType: channel.ContentType, TrainingInputMode: args.AlgorithmSpecification.TrainingInputMode,
-        S3DistributionType: channel.DataSource.S3DataSource.S3DataDistributionType, RecordWrapperType: 'None',
+        ContentType: channel.ContentType,
+        TrainingInputMode: args.AlgorithmSpecification.TrainingInputMode,
+        S3DistributionType: channel.DataSource.S3DataSource.S3DataDistributionType,
+        RecordWrapperType: 'None',
       };
     }
     fs.writeFileSync(path.join(configDir, 'inputdataconfig.json'), JSON.stringify(inputDataConfig, null, 2));
@@ -222,7 +227,10 @@ export class LocalPipelineRunner {
     const holds = outcomes.every((o) => o.holds);
     this.properties[step.Name] = { Outcome: holds };
     this.emit({
-      step: step.Name, type: step.Type, status: 'Succeeded', durationMs: Date.now() - started,
+      step: step.Name,
+      type: step.Type,
+      status: 'Succeeded',
+      durationMs: Date.now() - started,
       message: `${holds ? 'true' : 'false'}: ${outcomes.map((o) => `${o.left} ${COMPARISON_SYMBOLS[o.type]} ${o.right}`).join(', ')}`,
     });
     for (const next of holds ? step.Arguments.IfSteps : step.Arguments.ElseSteps) {

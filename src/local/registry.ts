@@ -59,7 +59,7 @@ export class LocalModelRegistry {
     const dir = path.join(this.root, String(version));
     fs.mkdirSync(dir);
     const containers = registration.containers.map((c, i) => {
-      const target = path.join(dir, 'containers', String(i), 'model.tar.gz');
+      const target = this.archivePath(version, i);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.copyFileSync(c.modelDataPath, target);
       return { image: c.image, environment: c.environment, modelDataPath: target };
@@ -91,11 +91,16 @@ export class LocalModelRegistry {
     if (!fs.existsSync(file)) {
       throw new Error(`Model version ${version} is not in the registry at ${this.root} (versions: ${this.versions().join(', ') || 'none'})`);
     }
+    let model: RegisteredModel;
     try {
-      return JSON.parse(fs.readFileSync(file, 'utf8'));
+      model = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (!Array.isArray(model?.containers)) throw new Error('it lists no containers');
     } catch (e) {
       throw new Error(`Model version ${version} is corrupt (${file}): ${(e as Error).message}`);
     }
+    // Archives are found by the layout, not the recorded path: the home may have moved, or been given relative
+    // to another working directory.
+    return { ...model, containers: model.containers.map((c, i) => ({ ...c, modelDataPath: this.archivePath(version, i) })) };
   }
 
   /** The newest Approved version, if any. */
@@ -109,6 +114,10 @@ export class LocalModelRegistry {
     const model = { ...this.get(version), approvalStatus: status };
     this.write(model);
     return model;
+  }
+
+  private archivePath(version: number, container: number): string {
+    return path.resolve(this.root, String(version), 'containers', String(container), 'model.tar.gz');
   }
 
   private versions(): number[] {

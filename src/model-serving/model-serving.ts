@@ -14,9 +14,9 @@ import { PREDICT_FUNCTION_ENV } from './api/config';
 import { PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from './api/dynamodb-store';
 import { PredictFunction } from './api/predict-function';
 import { EndpointDeployment, EndpointDeploymentProps } from './deploy/endpoint-deployment';
-import { IModelDeploymentTarget } from '../release-pipeline/release-pipeline';
 import { acknowledgeNag } from '../private/nag';
 import { PropsValidator } from '../private/validation';
+import { IModelDeploymentTarget } from '../release-pipeline/release-pipeline';
 
 /**
  * Who may call the prediction API.

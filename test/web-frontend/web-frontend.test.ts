@@ -37,7 +37,9 @@ describe('WebFrontend secure defaults', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
-          Effect: 'Allow', Action: 's3:GetObject', Principal: { Service: 'cloudfront.amazonaws.com' },
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Principal: { Service: 'cloudfront.amazonaws.com' },
           Condition: { StringEquals: { 'AWS:SourceArn': Match.anyValue() } },
         })]),
       },
