@@ -78,8 +78,6 @@ project.addPackageIgnore('/webapp/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('__pycache__/');
 
-const PYTHON = '${PYTHON:-/usr/bin/python3}';
-
 // Minify the Lambda bundles (the lambda options of projen do not expose esbuild's --minify).
 for (const task of project.tasks.all.filter((t) => /^bundle:.*\.lambda$/.test(t.name))) {
   const [bundleStep, ...rest] = task.steps;
@@ -100,7 +98,7 @@ webappBuild.exec('npm run build --prefix webapp');
 project.preCompileTask.spawn(webappBuild);
 const webappTest = project.addTask('test:webapp', { description: 'Web app component tests and browser tests (headless Chromium)' });
 webappTest.spawn(webappInstall);
-webappTest.exec('npm test --prefix webapp');
+webappTest.exec('npm test --prefix webapp -- --reporter=default --reporter=junit --outputFile.junit=../test-reports/webapp-vitest.xml');
 webappTest.exec('npm run e2e --prefix webapp');
 
 // Synthesize the example app offline and print what it made.
@@ -125,7 +123,7 @@ cfnLint.exec('cfn-lint --ignore-checks W3005 W3010 -- examples/cdk.out/*.templat
 const pytest = project.addTask('test:python', {
   description: 'pytest for the ML scripts (scikit-learn 1.2, xgboost 1.7, pandas 1.5)',
 });
-pytest.exec(`${PYTHON} build-tools/check-python.py && ${PYTHON} -m pytest test/ml -q -p no:cacheprovider --junitxml=test-reports/pytest.xml`);
+pytest.exec('bash build-tools/test-python.sh');
 
 // Speed and size figures (README "Budgets"): printed, not asserted.
 project.addTask('bench', {
