@@ -43,6 +43,14 @@ for (const file of walk(join(root, 'assets')).filter((f) => f.endsWith('.lambda/
   console.log(`${file.slice(root.length + 'assets/'.length).padEnd(52)} ${kb(size).padStart(9)}  ${size <= 50 * 1024 ? 'ok' : 'OVER BUDGET'}`);
 }
 
+section('Predict handler overhead per request (validation, conversion, answer; instant fake model)');
+const predict = spawnSync('npx', ['ts-node', '--transpile-only', 'test/model-serving/api/bench-predict.ts'], { cwd: root, encoding: 'utf8' });
+process.stdout.write(predict.stdout);
+if (predict.status !== 0) {
+  process.stderr.write(predict.stderr);
+  process.exitCode = 1;
+}
+
 section('Web app (target: JS <= 80 KB gzip -9, build <= 5 s; the AWS sample: 267 KB gzip, 18 s)');
 const buildStart = process.hrtime.bigint();
 execFileSync('npm', ['run', 'build', '--prefix', 'webapp', '--silent'], { cwd: root, stdio: 'ignore' });
