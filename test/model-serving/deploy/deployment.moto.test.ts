@@ -9,31 +9,30 @@ import {
   DescribeModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
 import {
-  createGroup, createPackage, endpointConfigNames, endpointNow, ENDPOINT, harness, Harness, modelNames, scalableTarget, scalingPolicies, testConfig,
+  createGroup,
+  createPackage,
+  deployToEnd as deployToEndWith,
+  endpointConfigNames,
+  endpointNow,
+  ENDPOINT,
+  Harness,
+  useHarness,
+  modelNames,
+  scalableTarget,
+  scalingPolicies,
+  testConfig,
 } from './harness';
 import { teardownStep } from '../../../src/model-serving/deploy/cleanup';
-import { checkDeployment, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
+import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
 import { isOwnedName, namePrefixFor, scalableResourceId } from '../../../src/model-serving/deploy/names';
-import { useMotoServer } from '../../support/moto-server';
 
-const moto = useMotoServer();
+const shared = useHarness();
 let h: Harness;
-
-beforeEach(async () => {
-  await moto.reset();
-  h = harness(moto);
-  await createGroup(h.raw);
+beforeEach(() => {
+  h = shared.current;
 });
-afterEach(() => h.restore());
 
-/** Polls the deployment to its end, as the handler does (moto answers at once, so no sleeping). */
-async function deployToEnd(config = testConfig(), request = {}): Promise<DeploymentResult> {
-  let result = await startDeployment(h.clients, config, request);
-  for (let i = 0; result.status === 'IN_PROGRESS' && i < 10; i++) {
-    result = await checkDeployment(h.clients, config, result.state);
-  }
-  return result;
-}
+const deployToEnd = (config = testConfig(), request: DeploymentRequest = {}): Promise<DeploymentResult> => deployToEndWith(h, config, request);
 
 describe('first deployment', () => {
   test('creates the model from the newest Approved package, the endpoint config and the endpoint, then registers auto-scaling', async () => {

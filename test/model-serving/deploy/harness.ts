@@ -19,8 +19,9 @@ import {
 import { AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { DeployClients } from '../../../src/model-serving/deploy/aws';
 import { DeployConfig } from '../../../src/model-serving/deploy/config';
+import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
 import { namePrefixFor, scalableResourceId } from '../../../src/model-serving/deploy/names';
-import { MotoServer } from '../../support/moto-server';
+import { MotoServer, useMotoServer } from '../../support/moto-server';
 
 export const ENDPOINT = 'abalone-endpoint';
 export const GROUP = 'AbaloneModelPackageGroup';
@@ -140,4 +141,26 @@ export async function scalingPolicies(raw: DeployClients, endpointName = ENDPOIN
 
 export async function endpointNow(raw: DeployClients, endpointName = ENDPOINT): Promise<DescribeEndpointCommandOutput> {
   return raw.sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+}
+
+/** Per test: a fresh moto state, a harness on it and the model package group; read `current` inside tests. */
+export function useHarness(): { readonly current: Harness } {
+  const moto = useMotoServer();
+  const ref: { current: Harness } = {} as { current: Harness };
+  beforeEach(async () => {
+    await moto.reset();
+    ref.current = harness(moto);
+    await createGroup(ref.current.raw);
+  });
+  afterEach(() => ref.current.restore());
+  return ref;
+}
+
+/** Polls a deployment to its end, as the handler does (moto answers at once, so no sleeping). */
+export async function deployToEnd(h: Harness, config = testConfig(), request: DeploymentRequest = {}): Promise<DeploymentResult> {
+  let result = await startDeployment(h.clients, config, request);
+  for (let i = 0; result.status === 'IN_PROGRESS' && i < 10; i++) {
+    result = await checkDeployment(h.clients, config, result.state);
+  }
+  return result;
 }

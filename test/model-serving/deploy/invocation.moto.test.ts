@@ -1,19 +1,14 @@
-import { createGroup, createPackage, endpointNow, ENDPOINT, harness, Harness, testConfig } from './harness';
+import { createPackage, endpointNow, ENDPOINT, Harness, testConfig, useHarness } from './harness';
 import { DeploymentState } from '../../../src/model-serving/deploy/deployment';
 import {
   decodeState, deploymentStep, encodeState, parseUserParameters, runDeployment, RunOptions,
 } from '../../../src/model-serving/deploy/invocation';
-import { useMotoServer } from '../../support/moto-server';
 
-const moto = useMotoServer();
+const shared = useHarness();
 let h: Harness;
-
-beforeEach(async () => {
-  await moto.reset();
-  h = harness(moto);
-  await createGroup(h.raw);
+beforeEach(() => {
+  h = shared.current;
 });
-afterEach(() => h.restore());
 
 function timing(remainingMs = 600_000): RunOptions & { sleeps: number[] } {
   const sleeps: number[] = [];

@@ -1,30 +1,28 @@
 import { CreateEndpointCommand, DescribeEndpointConfigCommand, UpdateEndpointCommand } from '@aws-sdk/client-sagemaker';
 import {
-  createGroup, createPackage, endpointConfigNames, endpointNow, ENDPOINT, harness, Harness, modelNames, scalableTarget, testConfig,
+  createPackage,
+  deployToEnd as deployToEndWith,
+  endpointConfigNames,
+  endpointNow,
+  ENDPOINT,
+  Harness,
+  useHarness,
+  modelNames,
+  scalableTarget,
+  testConfig,
 } from './harness';
-import { checkDeployment, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
-import { useMotoServer } from '../../support/moto-server';
+import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
 
 // moto 5.2.1 has no UpdateEndpoint: the harness simulates it, and these tests make SageMaker's answers
 // (rollback, failure, busy statuses) appear through DescribeEndpoint while the rest runs against moto.
 
-const moto = useMotoServer();
+const shared = useHarness();
 let h: Harness;
-
-beforeEach(async () => {
-  await moto.reset();
-  h = harness(moto);
-  await createGroup(h.raw);
+beforeEach(() => {
+  h = shared.current;
 });
-afterEach(() => h.restore());
 
-async function deployToEnd(config = testConfig(), request = {}): Promise<DeploymentResult> {
-  let result = await startDeployment(h.clients, config, request);
-  for (let i = 0; result.status === 'IN_PROGRESS' && i < 10; i++) {
-    result = await checkDeployment(h.clients, config, result.state);
-  }
-  return result;
-}
+const deployToEnd = (config = testConfig(), request: DeploymentRequest = {}): Promise<DeploymentResult> => deployToEndWith(h, config, request);
 
 const ROLLBACK_REASON = 'Alarm endpoint-5xx went into ALARM during the baking period; rolled back to the previous endpoint configuration.';
 
