@@ -9,7 +9,7 @@ import { LocalModelRegistry } from './registry';
 import { DATA_FILE_SUFFIXES } from '../data-ingest/layout';
 import { formatError, validateRawData } from '../data-ingest/raw-data-validator';
 import {
-  DEFAULT_MODEL_APPROVAL_STATUS, DEFAULT_MODEL_PACKAGE_GROUP_NAME, DEFAULT_MSE_THRESHOLD, PARAMETER_NAMES,
+  DEFAULT_MODEL_APPROVAL_STATUS, DEFAULT_MODEL_PACKAGE_GROUP_NAME, DEFAULT_MSE_THRESHOLD, EVALUATION_REPORT, PARAMETER_NAMES, STEP_NAMES,
   PipelineDefinition, buildAbaloneTrainingDefinition,
 } from '../training-pipeline/definition';
 import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/images';
@@ -99,12 +99,14 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunReport
     onProgress: options.onProgress,
   });
   const result = await runner.run();
-  const report = result.propertyFiles[Object.keys(result.propertyFiles)[0]] as any;
+  const report = result.propertyFiles[`${STEP_NAMES.evaluate}.${EVALUATION_REPORT.propertyFileName}`] as any;
   const metrics = report?.regression_metrics
     ? { mse: report.regression_metrics.mse.value, mae: report.regression_metrics.mae.value, r2: report.regression_metrics.r2.value }
     : undefined;
-  const gateOutcome = Object.values(result.conditions)[0];
-  const threshold = Number(options.parameters?.[PARAMETER_NAMES.mseThreshold] ?? options.mseThreshold ?? DEFAULT_MSE_THRESHOLD);
+  const gateOutcome = result.conditions[STEP_NAMES.checkQuality];
+  // The gate compares MSE first; before the gate runs, the threshold is the parameter's value.
+  const threshold = Number(gateOutcome?.[0].right
+    ?? options.parameters?.[PARAMETER_NAMES.mseThreshold] ?? options.mseThreshold ?? DEFAULT_MSE_THRESHOLD);
   const passed = gateOutcome !== undefined && gateOutcome.every((c) => c.holds);
   const summary: LocalRunReport = { ...result, executionId, outDir, metrics, gate: { passed, threshold } };
   fs.writeFileSync(path.join(outDir, 'run.json'), JSON.stringify(summary, null, 2));
