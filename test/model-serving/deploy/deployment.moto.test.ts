@@ -32,6 +32,16 @@ beforeEach(() => {
   h = shared.current;
 });
 
+/** Completes each simulated update, noting the scalable target as it was while the update ran. */
+function recordScalingDuringUpdate(): unknown[] {
+  const seen: unknown[] = [];
+  h.onUpdate = async (input) => {
+    seen.push(await scalableTarget(h.raw));
+    await h.raw.sagemaker.send(new CreateEndpointCommand({ EndpointName: input.EndpointName, EndpointConfigName: input.EndpointConfigName }));
+  };
+  return seen;
+}
+
 const deployToEnd = (config = testConfig(), request: DeploymentRequest = {}): Promise<DeploymentResult> => deployToEndWith(h, config, request);
 
 describe('first deployment', () => {
@@ -152,11 +162,7 @@ describe('a second package replacing the first', () => {
   test('an instance type change deregisters auto-scaling before the update and registers it again after', async () => {
     await createPackage(h.raw, 'Approved');
     await deployToEnd();
-    const registeredDuringUpdate: unknown[] = [];
-    h.onUpdate = async (input) => {
-      registeredDuringUpdate.push(await scalableTarget(h.raw));
-      await h.raw.sagemaker.send(new CreateEndpointCommand({ EndpointName: input.EndpointName, EndpointConfigName: input.EndpointConfigName }));
-    };
+    const registeredDuringUpdate = recordScalingDuringUpdate();
     const result = await deployToEnd(testConfig({ instanceType: 'ml.c5.large' }));
     expect(result.status).toBe('SUCCEEDED');
     expect(h.updates).toHaveLength(1);
@@ -167,11 +173,7 @@ describe('a second package replacing the first', () => {
   test('the same instance type keeps auto-scaling registered through the update', async () => {
     await createPackage(h.raw, 'Approved');
     await deployToEnd();
-    const registeredDuringUpdate: unknown[] = [];
-    h.onUpdate = async (input) => {
-      registeredDuringUpdate.push(await scalableTarget(h.raw));
-      await h.raw.sagemaker.send(new CreateEndpointCommand({ EndpointName: input.EndpointName, EndpointConfigName: input.EndpointConfigName }));
-    };
+    const registeredDuringUpdate = recordScalingDuringUpdate();
     await createPackage(h.raw, 'Approved');
     expect((await deployToEnd()).status).toBe('SUCCEEDED');
     expect(registeredDuringUpdate).toEqual([expect.objectContaining({ ResourceId: scalableResourceId(ENDPOINT) })]);
