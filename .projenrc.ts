@@ -32,15 +32,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
-    bundlingOptions: {
-      externals: ['@aws-sdk/*'],
-      sourcemap: false,
-    },
-    // SDK v3 reuses connections by default; the variable is only for v2.
-    awsSdkConnectionReuse: false,
-  },
+  // Lambda handlers live in each construct's runtime/ folder; their generated construct classes sit beside the
+  // constructs (see LAMBDA_FUNCTIONS below), so synth-time code never imports a runtime module.
+  lambdaAutoDiscover: false,
 
   devDeps: [
     'cdk-nag@^2.38.2',
@@ -64,11 +58,63 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // Local mode's command line (src/local/cli.ts).
 project.addBins({ 'cdk-mlops-abalone': 'lib/local/cli.js' });
 
-// Lambda handlers and local mode run code that imports the AWS SDK (provided by the Lambda runtime, so a
-// dev dependency here, bundled nowhere) or the handlers' modules.
-for (const pattern of ['src/**/*.lambda.ts', 'src/data-ingest/manifest-reconciler.ts', 'src/model-serving/api/**', 'src/model-serving/deploy/**', 'src/release-pipeline/**', 'src/local/**']) {
-  project.eslint?.allowDevDeps(pattern);
+// Each Lambda handler (in a construct's runtime/ folder) and the construct class generated for it (beside the
+// construct that uses it). Runtime code may use the AWS SDK, which the Lambda runtime provides: a dev dependency
+// here, external in the bundles.
+const LAMBDA_FUNCTIONS: Array<[entrypoint: string, constructFile: string]> = [
+  ['src/data-ingest/runtime/manifest.lambda.ts', 'src/data-ingest/manifest-function.ts'],
+  ['src/model-serving/runtime/api/predict.lambda.ts', 'src/model-serving/predict-function.ts'],
+  ['src/model-serving/runtime/deploy/deploy.lambda.ts', 'src/model-serving/deploy-function.ts'],
+  ['src/model-serving/runtime/deploy/cleanup.lambda.ts', 'src/model-serving/cleanup-function.ts'],
+  ['src/model-serving/runtime/deploy/cleanup-complete.lambda.ts', 'src/model-serving/cleanup-complete-function.ts'],
+  ['src/release-pipeline/runtime/train-action.lambda.ts', 'src/release-pipeline/train-action-function.ts'],
+  ['src/release-pipeline/runtime/deploy-action.lambda.ts', 'src/release-pipeline/deploy-action-function.ts'],
+];
+for (const [entrypoint, constructFile] of LAMBDA_FUNCTIONS) {
+  new awscdk.LambdaFunction(project, {
+    entrypoint,
+    constructFile,
+    cdkDeps: project.cdkDeps,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: { externals: ['@aws-sdk/*'], sourcemap: false },
+    // SDK v3 reuses connections by default; the variable is only for v2.
+    awsSdkConnectionReuse: false,
+  });
 }
+project.eslint?.allowDevDeps('src/**/runtime/**');
+
+// One direction of imports (README "Layout"): contracts <- definition builder <- constructs; contracts (and the
+// pure definition builder) <- runtime; local mode -> definition + runtime + contracts. Constructs never load
+// runtime code, so the package synthesizes with only its peer dependencies installed.
+const CONSTRUCT_FOLDERS = '{data-ingest,model-serving,release-pipeline,training-pipeline,quality-gate,web-frontend}';
+const CONSTRUCT_CODE = ['./src/*.ts', './src/private/**', `./src/${CONSTRUCT_FOLDERS}/*.ts`];
+const RUNTIME_CODE = ['./src/*/runtime/**', './src/local/**'];
+project.eslint?.addRules({
+  'import/no-restricted-paths': ['error', {
+    zones: [
+      { target: CONSTRUCT_CODE, from: RUNTIME_CODE, message: 'Synth-time code must not load Lambda or local-mode code: move the shared names to src/contracts.' },
+      { target: './src/contracts/**', from: ['./src/*.ts', `./src/!(contracts)/**`], message: 'Contracts import only other contracts.' },
+      { target: './src/training-pipeline/definition/**', from: [...CONSTRUCT_CODE, ...RUNTIME_CODE], message: 'The definition builder is pure: it imports only contracts and itself.' },
+      { target: RUNTIME_CODE, from: CONSTRUCT_CODE, message: 'Runtime code must not import constructs (aws-cdk-lib is not there at run time).' },
+    ],
+  }],
+});
+project.eslint?.addOverride({
+  files: ['src/contracts/**', 'src/training-pipeline/definition/**', 'src/*/runtime/**', 'src/local/**'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'Runtime code and contracts run without aws-cdk-lib.' }],
+    }],
+  },
+});
+project.eslint?.addOverride({
+  files: ['src/contracts/**', 'src/training-pipeline/definition/**'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '@aws-sdk/*'], message: 'Contracts and the definition builder import neither aws-cdk-lib nor the AWS SDK.' }],
+    }],
+  },
+});
 
 // The example app is for users to copy; it is not part of the package.
 project.addPackageIgnore('/examples/');

@@ -8,6 +8,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ManifestFunction } from './manifest-function';
 import {
   DATA_FILE_SUFFIXES,
   DATA_MANIFEST_KEY,
@@ -18,8 +19,7 @@ import {
   TRAINING_MANIFEST_PREFIX,
   LATEST_TRAINING_MANIFEST_KEY,
   VALIDATED_PREFIX,
-} from './layout';
-import { ManifestFunction } from './manifest-function';
+} from '../contracts/data-layout';
 import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
 import { acknowledgeNag, acknowledgeNagOnStackHelper } from '../private/nag';
 import { PropsValidator } from '../private/validation';

@@ -10,16 +10,16 @@ export interface ManifestFunctionProps extends lambda.FunctionOptions {
 }
 
 /**
- * An AWS Lambda function which executes src/data-ingest/manifest.
+ * An AWS Lambda function which executes src/data-ingest/runtime/manifest.
  */
 export class ManifestFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props?: ManifestFunctionProps) {
     super(scope, id, {
-      description: 'src/data-ingest/manifest.lambda.ts',
+      description: 'src/data-ingest/runtime/manifest.lambda.ts',
       ...props,
       runtime: new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS),
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/data-ingest/manifest.lambda')),
+      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/data-ingest/runtime/manifest.lambda')),
     });
   }
 }

@@ -6,8 +6,8 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { RegisteredModel } from './registry';
-import { FeedbackStore } from '../model-serving/api/feedback';
-import { DatasetRow, ModelBackend, ModelFailureError, ModelOutput, ModelUnavailableError, parseModelCsv, toCsv, PredictionRecord, PredictionRecorder } from '../model-serving/api/predict';
+import { FeedbackStore } from '../model-serving/runtime/api/feedback';
+import { DatasetRow, ModelBackend, ModelFailureError, ModelOutput, ModelUnavailableError, parseModelCsv, toCsv, PredictionRecord, PredictionRecorder } from '../model-serving/runtime/api/predict';
 
 interface Pending {
   readonly rows: readonly DatasetRow[];

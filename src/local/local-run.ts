@@ -6,13 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocalPipelineRunner, LocalRunResult, StepEvent } from './pipeline-runner';
 import { LocalModelRegistry } from './registry';
-import { DATA_FILE_SUFFIXES } from '../data-ingest/layout';
-import { formatError, validateRawData } from '../data-ingest/raw-data-validator';
+import { DATA_FILE_SUFFIXES } from '../contracts/data-layout';
+import { formatError, validateRawData } from '../data-ingest/runtime/raw-data-validator';
 import {
   DEFAULT_MODEL_APPROVAL_STATUS, DEFAULT_MODEL_PACKAGE_GROUP_NAME, DEFAULT_MSE_THRESHOLD, EVALUATION_REPORT, PARAMETER_NAMES, STEP_NAMES,
   PipelineDefinition, buildAbaloneTrainingDefinition,
 } from '../training-pipeline/definition';
-import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/images';
+import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/definition/images';
 
 /** Where the package's ML scripts are (the same files the cloud jobs run). */
 export const ML_DIR = path.join(__dirname, '..', '..', 'ml');

@@ -8,8 +8,8 @@ import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { InMemoryPredictionStore } from './local-model-backend';
 import { MAX_REQUEST_BODY_BYTES } from '../contracts/prediction-api';
-import { ModelBackend, ModelUnavailableError } from '../model-serving/api/predict';
-import { FEEDBACK_PATH, PREDICTIONS_PATH, RouteRequest, route } from '../model-serving/api/routes';
+import { ModelBackend, ModelUnavailableError } from '../model-serving/runtime/api/predict';
+import { FEEDBACK_PATH, PREDICTIONS_PATH, RouteRequest, route } from '../model-serving/runtime/api/routes';
 
 export interface LocalServerOptions {
   /** Where predictions come from; none answers 503 (no model deployed yet), as the cloud API does. */

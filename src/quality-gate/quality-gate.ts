@@ -5,9 +5,9 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { QualityGateConfig } from './gate-steps';
 import { PropsValidator } from '../private/validation';
 import { DEFAULT_MODEL_PACKAGE_GROUP_NAME, DEFAULT_MSE_THRESHOLD } from '../training-pipeline/definition/defaults';
+import { QualityGateConfig } from '../training-pipeline/definition/quality-gate-steps';
 
 /** The approval status a newly registered model version gets. */
 export enum ModelApprovalStatus {

@@ -10,16 +10,16 @@ export interface DeployActionFunctionProps extends lambda.FunctionOptions {
 }
 
 /**
- * An AWS Lambda function which executes src/release-pipeline/deploy-action.
+ * An AWS Lambda function which executes src/release-pipeline/runtime/deploy-action.
  */
 export class DeployActionFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props?: DeployActionFunctionProps) {
     super(scope, id, {
-      description: 'src/release-pipeline/deploy-action.lambda.ts',
+      description: 'src/release-pipeline/runtime/deploy-action.lambda.ts',
       ...props,
       runtime: new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS),
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/release-pipeline/deploy-action.lambda')),
+      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/release-pipeline/runtime/deploy-action.lambda')),
     });
   }
 }

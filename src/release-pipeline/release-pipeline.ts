@@ -11,16 +11,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ACTION_NAMESPACES, TRAIN_ACTION_CONFIG_ENV, TRAIN_OUTPUT_VARIABLES, TrainActionConfig, TrainActionParameters } from './action-config';
 import { DeployActionFunction } from './deploy-action-function';
 import { TrainActionFunction } from './train-action-function';
-import { DATA_MANIFEST_KEY } from '../data-ingest/layout';
+import { DATA_MANIFEST_KEY } from '../contracts/data-layout';
+import { ACTION_NAMESPACES, TRAIN_ACTION_CONFIG_ENV, TRAIN_OUTPUT_VARIABLES, TrainActionConfig, TrainActionParameters } from '../contracts/release-actions';
 import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
 import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
+import { nagResource } from '../private/nag-format';
 import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
 import { EVALUATION_REPORT, PROCESSING_OUTPUTS, STEP_NAMES } from '../training-pipeline/definition/names';
-import { nagResource } from '../training-pipeline/private/nag-format';
 import { TrainingPipeline } from '../training-pipeline/training-pipeline';
 
 /**

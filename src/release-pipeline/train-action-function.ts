@@ -10,16 +10,16 @@ export interface TrainActionFunctionProps extends lambda.FunctionOptions {
 }
 
 /**
- * An AWS Lambda function which executes src/release-pipeline/train-action.
+ * An AWS Lambda function which executes src/release-pipeline/runtime/train-action.
  */
 export class TrainActionFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props?: TrainActionFunctionProps) {
     super(scope, id, {
-      description: 'src/release-pipeline/train-action.lambda.ts',
+      description: 'src/release-pipeline/runtime/train-action.lambda.ts',
       ...props,
       runtime: new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS),
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/release-pipeline/train-action.lambda')),
+      code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/release-pipeline/runtime/train-action.lambda')),
     });
   }
 }

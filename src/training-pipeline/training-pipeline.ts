@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { DATA_MANIFEST_KEY, LATEST_TRAINING_MANIFEST_KEY, VALIDATED_PREFIX } from '../data-ingest/layout';
+import { DATA_MANIFEST_KEY, LATEST_TRAINING_MANIFEST_KEY, VALIDATED_PREFIX } from '../contracts/data-layout';
 import { NagAcknowledgement, acknowledgeNag } from '../private/nag';
 import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
@@ -15,8 +15,8 @@ import {
   DEFAULT_HYPERPARAMETERS, DEFAULT_PROCESSING_INSTANCE_COUNT, DEFAULT_PROCESSING_INSTANCE_TYPE, DEFAULT_SPLIT_SEED,
   DEFAULT_TRAINING_INSTANCE_COUNT, DEFAULT_TRAINING_INSTANCE_TYPE,
 } from './definition/defaults';
-import { resolveBuiltInImages } from './private/image-mapping';
-import { nagResource } from './private/nag-format';
+import { resolveBuiltInImages } from '../private/image-mapping';
+import { nagResource } from '../private/nag-format';
 
 /** Properties of {@link TrainingPipeline}. */
 export interface TrainingPipelineProps {

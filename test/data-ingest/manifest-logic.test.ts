@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DataManifestFile } from '../../src/data-ingest/layout';
+import { DataManifestFile } from '../../src/contracts/data-layout';
 import {
   buildDataManifest,
   buildTrainingManifest,
@@ -14,8 +14,8 @@ import {
   unquoteETag,
   upsertFile,
   validatedKey,
-} from '../../src/data-ingest/manifest-logic';
-import { configFromEnv, copySource, snsSubject } from '../../src/data-ingest/manifest-reconciler';
+} from '../../src/data-ingest/runtime/manifest-logic';
+import { configFromEnv, copySource, snsSubject } from '../../src/data-ingest/runtime/manifest-reconciler';
 
 function file(sourceKey: string, sha: string, rows = 10): DataManifestFile {
   return { sourceKey, sourceVersionId: `v-${sourceKey}`, eTag: 'e', size: 100, rows, sha256: sha, dataKey: validatedKey(sha) };

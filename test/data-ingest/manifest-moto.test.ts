@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { DATA_MANIFEST_KEY, DataManifest, LATEST_TRAINING_MANIFEST_KEY } from '../../src/data-ingest/layout';
-import { buildTrainingManifest, validatedKey } from '../../src/data-ingest/manifest-logic';
+import { DATA_MANIFEST_KEY, DataManifest, LATEST_TRAINING_MANIFEST_KEY } from '../../src/contracts/data-layout';
+import { buildTrainingManifest, validatedKey } from '../../src/data-ingest/runtime/manifest-logic';
 import {
   ManifestFunctionConfig,
   processS3Event,
@@ -25,7 +25,7 @@ import {
   readDataManifest,
   reconcileObject,
   updateDataManifest,
-} from '../../src/data-ingest/manifest-reconciler';
+} from '../../src/data-ingest/runtime/manifest-reconciler';
 import { useMotoServer } from '../support/moto-server';
 
 const BUCKET = 'abalone-data-test';
@@ -549,7 +549,7 @@ describe('the Lambda handler', () => {
       let handler: ((e: S3Event) => Promise<void>) | undefined;
       jest.isolateModules(() => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        handler = (require('../../src/data-ingest/manifest.lambda') as { handler: (e: S3Event) => Promise<void> }).handler;
+        handler = (require('../../src/data-ingest/runtime/manifest.lambda') as { handler: (e: S3Event) => Promise<void> }).handler;
       });
       await handler!(event(record('raw/h.csv')));
       expect((await manifest())!.files.map((f) => f.sourceKey)).toEqual(['raw/h.csv']);

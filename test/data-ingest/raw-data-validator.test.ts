@@ -9,7 +9,7 @@ import {
   RawDataValidatorOptions,
   summarizeErrors,
   validateRawData,
-} from '../../src/data-ingest/raw-data-validator';
+} from '../../src/data-ingest/runtime/raw-data-validator';
 
 const HEADER = RAW_COLUMNS.join(',');
 const GOOD_ROW = 'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15';

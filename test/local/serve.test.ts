@@ -16,8 +16,8 @@ import { ML_DIR } from '../../src/local/local-run';
 import { RunningLocalServer, startLocalServer } from '../../src/local/local-server';
 import { checkPython } from '../../src/local/python';
 import { LocalModelRegistry, RegisteredModel } from '../../src/local/registry';
-import { ModelBackend, ModelUnavailableError } from '../../src/model-serving/api/predict';
-import { PREDICTIONS_PATH, route } from '../../src/model-serving/api/routes';
+import { ModelBackend, ModelUnavailableError } from '../../src/model-serving/runtime/api/predict';
+import { PREDICTIONS_PATH, route } from '../../src/model-serving/runtime/api/routes';
 
 jest.setTimeout(SLOW);
 

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FEEDBACK_REQUEST_SCHEMA, PREDICTION_REQUEST_SCHEMA } from '../../src/contracts/prediction-api';
 import { ApiAuthorization, ModelServing, ModelServingProps } from '../../src/model-serving';
-import { compileSchema } from '../../src/model-serving/api/schema-validator';
+import { compileSchema } from '../../src/model-serving/runtime/api/schema-validator';
 import { acknowledgeNag } from '../../src/private/nag';
 import { addNagChecks, nagFindings } from '../support/nag';
 

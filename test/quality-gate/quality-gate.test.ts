@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ModelApprovalStatus, QualityGate, QualityGateProps } from '../../src/quality-gate';
-import { QualityGateConfig, qualityGateParameters, qualityGateStep } from '../../src/quality-gate/gate-steps';
+import { QualityGateConfig, qualityGateParameters, qualityGateStep } from '../../src/training-pipeline/definition/quality-gate-steps';
 import { addNagChecks, nagFindings } from '../support/nag';
 
 function build(props: QualityGateProps = {}, nag = false) {

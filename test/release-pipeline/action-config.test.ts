@@ -1,4 +1,4 @@
-import { parseTrainActionConfig, TRAIN_ACTION_CONFIG_ENV } from '../../src/release-pipeline/action-config';
+import { parseTrainActionConfig, TRAIN_ACTION_CONFIG_ENV } from '../../src/contracts/release-actions';
 
 const valid = { trainingPipelineName: 'training', releasePipelineName: 'release', debounceSeconds: 300, mseThreshold: 6 };
 

@@ -1,5 +1,5 @@
 import { fakeCodePipeline, FakeCodePipeline, jobEvent } from './jobs';
-import { JobInput, JobOutcome, MAX_CONSECUTIVE_ERRORS, runJob } from '../../src/release-pipeline/codepipeline-job';
+import { JobInput, JobOutcome, MAX_CONSECUTIVE_ERRORS, runJob } from '../../src/release-pipeline/runtime/codepipeline-job';
 
 let cp: FakeCodePipeline;
 beforeEach(() => {

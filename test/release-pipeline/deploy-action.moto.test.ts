@@ -5,8 +5,8 @@
  */
 import { DescribeModelPackageCommand, DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
 import { fakeCodePipeline, FakeCodePipeline, jobEvent } from './jobs';
-import { runJob } from '../../src/release-pipeline/codepipeline-job';
-import { deployStep } from '../../src/release-pipeline/deploy-action';
+import { runJob } from '../../src/release-pipeline/runtime/codepipeline-job';
+import { deployStep } from '../../src/release-pipeline/runtime/deploy-action';
 import { createGroup, createPackage, endpointNow, ENDPOINT, harness, Harness, testConfig } from '../model-serving/deploy/harness';
 import { useMotoServer } from '../support/moto-server';
 

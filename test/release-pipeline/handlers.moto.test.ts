@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { jobEvent } from './jobs';
-import { DEPLOY_CONFIG_ENV } from '../../src/model-serving/deploy/config';
-import { TRAIN_ACTION_CONFIG_ENV } from '../../src/release-pipeline/action-config';
+import { DEPLOY_CONFIG_ENV } from '../../src/contracts/endpoint-deploy-config';
+import { TRAIN_ACTION_CONFIG_ENV } from '../../src/contracts/release-actions';
 import { createGroup, createPackage, ENDPOINT, testConfig } from '../model-serving/deploy/harness';
 import { MOTO_CREDENTIALS, MOTO_REGION, useMotoServer } from '../support/moto-server';
 
@@ -23,8 +23,8 @@ const saved = { ...process.env };
 const EXECUTION_ID = '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
 
 type Handlers = {
-  train: typeof import('../../src/release-pipeline/train-action.lambda');
-  deploy: typeof import('../../src/release-pipeline/deploy-action.lambda');
+  train: typeof import('../../src/release-pipeline/runtime/train-action.lambda');
+  deploy: typeof import('../../src/release-pipeline/runtime/deploy-action.lambda');
 };
 let handlers: Handlers;
 // The SDK modules as the handlers see them (jest.isolateModules gives them their own copies to mock).
@@ -52,8 +52,8 @@ beforeAll(() => {
     codepipelineSdk = require('@aws-sdk/client-codepipeline');
     sagemakerSdk = require('@aws-sdk/client-sagemaker');
     handlers = {
-      train: require('../../src/release-pipeline/train-action.lambda'),
-      deploy: require('../../src/release-pipeline/deploy-action.lambda'),
+      train: require('../../src/release-pipeline/runtime/train-action.lambda'),
+      deploy: require('../../src/release-pipeline/runtime/deploy-action.lambda'),
     };
   });
   /* eslint-enable @typescript-eslint/no-require-imports */

@@ -4,8 +4,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { releaseInputs } from './support';
+import { TRAIN_ACTION_CONFIG_ENV } from '../../src/contracts/release-actions';
 import { ReleasePipeline, ReleasePipelineProps } from '../../src/release-pipeline';
-import { TRAIN_ACTION_CONFIG_ENV } from '../../src/release-pipeline/action-config';
 import { addNagChecks, nagFindings } from '../support/nag';
 
 const CODE_SOURCE = {

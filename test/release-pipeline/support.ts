@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DataIngest } from '../../src/data-ingest';
-import { EndpointDeployment } from '../../src/model-serving/deploy/endpoint-deployment';
+import { EndpointDeployment } from '../../src/model-serving/endpoint-deployment';
 import { QualityGate, QualityGateProps } from '../../src/quality-gate';
 import { ReleasePipelineProps } from '../../src/release-pipeline';
 import { TrainingPipeline } from '../../src/training-pipeline';

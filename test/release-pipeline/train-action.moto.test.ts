@@ -24,10 +24,10 @@ import {
 import type { Credentials } from 'aws-lambda';
 import { AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { fakeCodePipeline, FakeCodePipeline, jobEvent } from './jobs';
-import { DataManifest } from '../../src/data-ingest/layout';
-import { TrainActionConfig } from '../../src/release-pipeline/action-config';
-import { runJob } from '../../src/release-pipeline/codepipeline-job';
-import { failureMessage, formatMetric, gateSummary, TrainActionClients, trainStep } from '../../src/release-pipeline/train-action';
+import { DataManifest } from '../../src/contracts/data-layout';
+import { TrainActionConfig } from '../../src/contracts/release-actions';
+import { runJob } from '../../src/release-pipeline/runtime/codepipeline-job';
+import { failureMessage, formatMetric, gateSummary, TrainActionClients, trainStep } from '../../src/release-pipeline/runtime/train-action';
 import { useMotoServer } from '../support/moto-server';
 
 const moto = useMotoServer();

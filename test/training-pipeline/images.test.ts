@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { pipelineInputs, readReference, resolveIntrinsics } from './support';
 import { TrainingPipeline } from '../../src/training-pipeline';
 import { ProcessingStep, TrainingStep } from '../../src/training-pipeline/definition';
-import { SKLEARN_IMAGE, XGBOOST_IMAGE, imageUri, supportedImageRegions } from '../../src/training-pipeline/images';
+import { SKLEARN_IMAGE, XGBOOST_IMAGE, imageUri, supportedImageRegions } from '../../src/training-pipeline/definition/images';
 
 const images = readReference('images.json');
 

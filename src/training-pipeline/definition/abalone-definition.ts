@@ -15,11 +15,11 @@ import {
   PREPROCESSOR_SERVING_ENVIRONMENT, PROCESSING_INPUTS, PROCESSING_OUTPUTS, STEP_NAMES, TRAINING_CHANNELS,
   evaluateArguments, preprocessArguments, scriptEntrypoint,
 } from './names';
+import { QualityGateConfig, qualityGateParameters, qualityGateStep } from './quality-gate-steps';
 import {
   PipelineDefinition, PipelineParameter, ProcessingInput, ProcessingOutput, ProcessingStep, StringValue,
   TrainingChannel, TrainingStep,
 } from './types';
-import { QualityGateConfig, qualityGateParameters, qualityGateStep } from '../../quality-gate/gate-steps';
 
 /** A script the jobs mount: where it is stored and the file name it has once downloaded. */
 export interface ScriptLocation {

@@ -6,5 +6,5 @@ export * from './names';
 export * from './defaults';
 export * from './abalone-definition';
 export * from './references';
-export type { QualityGateConfig, QualityGateInputs } from '../../quality-gate/gate-steps';
-export { qualityGateParameters, qualityGateStep } from '../../quality-gate/gate-steps';
+export type { QualityGateConfig, QualityGateInputs } from './quality-gate-steps';
+export { qualityGateParameters, qualityGateStep } from './quality-gate-steps';

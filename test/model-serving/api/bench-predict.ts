@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MEASURES } from '../../../src/contracts/abalone-data';
-import { ModelBackend, handlePredict, toCsv } from '../../../src/model-serving/api/predict';
+import { ModelBackend, handlePredict, toCsv } from '../../../src/model-serving/runtime/api/predict';
 
 const REQUESTS = Number(process.argv[2] ?? 10_000);
 const cors = { allowedOrigins: ['https://app.example.com'] };

@@ -7,11 +7,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ALLOWED_ORIGIN, INSTANCE, feedbackEvent, parseBody, predictEvent } from './fixtures';
+import { PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from '../../../src/contracts/predict-function';
 import { MAX_BATCH_INSTANCES, MAX_REQUEST_BODY_BYTES } from '../../../src/contracts/prediction-api';
-import { DynamoDbPredictionStore, PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from '../../../src/model-serving/api/dynamodb-store';
-import { FeedbackStore, handleFeedback } from '../../../src/model-serving/api/feedback';
-import { ModelBackend } from '../../../src/model-serving/api/predict';
-import { route } from '../../../src/model-serving/api/routes';
+import { DynamoDbPredictionStore } from '../../../src/model-serving/runtime/api/dynamodb-store';
+import { FeedbackStore, handleFeedback } from '../../../src/model-serving/runtime/api/feedback';
+import { ModelBackend } from '../../../src/model-serving/runtime/api/predict';
+import { route } from '../../../src/model-serving/runtime/api/routes';
 import { useMotoServer } from '../../support/moto-server';
 
 const cors = { allowedOrigins: [ALLOWED_ORIGIN] };

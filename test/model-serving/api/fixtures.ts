@@ -1,7 +1,7 @@
 import { MEASURES } from '../../../src/contracts/abalone-data';
 import { humanMaximum } from '../../../src/contracts/prediction-api';
-import type { ApiRequest } from '../../../src/model-serving/api/http';
-import type { RouteRequest } from '../../../src/model-serving/api/routes';
+import type { ApiRequest } from '../../../src/model-serving/runtime/api/http';
+import type { RouteRequest } from '../../../src/model-serving/runtime/api/routes';
 
 /** A plausible adult abalone in human units (first UCI row ×200). */
 export const INSTANCE = {

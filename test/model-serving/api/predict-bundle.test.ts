@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { ALLOWED_ORIGIN, INSTANCE, feedbackEvent, predictEvent } from './fixtures';
-import { deploymentResourceName, namePrefixFor } from '../../../src/model-serving/deploy/names';
+import { deploymentResourceName, namePrefixFor } from '../../../src/contracts/endpoint-names';
 import { MOTO_CREDENTIALS, MOTO_REGION, useMotoServer } from '../../support/moto-server';
 
-const BUNDLE = path.join(__dirname, '../../../assets/model-serving/api/predict.lambda/index.js');
+const BUNDLE = path.join(__dirname, '../../../assets/model-serving/runtime/api/predict.lambda/index.js');
 const ENDPOINT = 'abalone';
 const CONFIG = deploymentResourceName(namePrefixFor(ENDPOINT), 'arn:aws:sagemaker:us-east-1:123456789012:model-package/abalone/5', {});
 const TABLE = 'predictions';

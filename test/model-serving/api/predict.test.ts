@@ -1,7 +1,7 @@
 import { ALLOWED_ORIGIN, INSTANCE, MEASURE_FIELDS, parseBody, predictEvent } from './fixtures';
 import { AGE_OFFSET_YEARS } from '../../../src/contracts/abalone-data';
 import { MAX_BATCH_INSTANCES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from '../../../src/contracts/prediction-api';
-import { ApiResponse, corsHeaders } from '../../../src/model-serving/api/http';
+import { ApiResponse, corsHeaders } from '../../../src/model-serving/runtime/api/http';
 import {
   DatasetRow,
   ModelBackend,
@@ -13,8 +13,8 @@ import {
   parseModelCsv,
   toCsv,
   toDatasetRow,
-} from '../../../src/model-serving/api/predict';
-import { RouteRequest, route } from '../../../src/model-serving/api/routes';
+} from '../../../src/model-serving/runtime/api/predict';
+import { RouteRequest, route } from '../../../src/model-serving/runtime/api/routes';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const cors = { allowedOrigins: [ALLOWED_ORIGIN] };

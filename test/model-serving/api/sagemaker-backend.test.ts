@@ -16,11 +16,11 @@ import {
 } from '@aws-sdk/client-sagemaker-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ALLOWED_ORIGIN, INSTANCE, parseBody, predictEvent } from './fixtures';
+import { deploymentResourceName, namePrefixFor } from '../../../src/contracts/endpoint-names';
 import { RETRY_AFTER_SECONDS } from '../../../src/contracts/prediction-api';
-import { modelVersionFromEndpointConfigName } from '../../../src/model-serving/api/model-version';
-import { ModelFailureError, ModelUnavailableError, handlePredict, toCsv, toDatasetRow } from '../../../src/model-serving/api/predict';
-import { SageMakerBackend, SageMakerBackendOptions, isMissingEndpoint } from '../../../src/model-serving/api/sagemaker-backend';
-import { deploymentResourceName, namePrefixFor } from '../../../src/model-serving/deploy/names';
+import { modelVersionFromEndpointConfigName } from '../../../src/model-serving/runtime/api/model-version';
+import { ModelFailureError, ModelUnavailableError, handlePredict, toCsv, toDatasetRow } from '../../../src/model-serving/runtime/api/predict';
+import { SageMakerBackend, SageMakerBackendOptions, isMissingEndpoint } from '../../../src/model-serving/runtime/api/sagemaker-backend';
 import { useMotoServer } from '../../support/moto-server';
 
 const ENDPOINT = 'abalone-endpoint';

@@ -8,7 +8,7 @@ import {
   PREDICTION_REQUEST_SCHEMA,
   humanMaximum,
 } from '../../../src/contracts/prediction-api';
-import { compileSchema } from '../../../src/model-serving/api/schema-validator';
+import { compileSchema } from '../../../src/model-serving/runtime/api/schema-validator';
 
 const validateRequest = compileSchema(PREDICTION_REQUEST_SCHEMA, { rootField: 'body' });
 

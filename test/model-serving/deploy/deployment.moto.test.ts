@@ -22,9 +22,9 @@ import {
   scalingPolicies,
   testConfig,
 } from './harness';
-import { teardownStep } from '../../../src/model-serving/deploy/cleanup';
-import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
-import { isOwnedName, namePrefixFor, scalableResourceId } from '../../../src/model-serving/deploy/names';
+import { isOwnedName, namePrefixFor, scalableResourceId } from '../../../src/contracts/endpoint-names';
+import { teardownStep } from '../../../src/model-serving/runtime/deploy/cleanup';
+import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/runtime/deploy/deployment';
 
 const shared = useHarness();
 let h: Harness;

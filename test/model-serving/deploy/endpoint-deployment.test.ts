@@ -4,8 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
-import { DeployConfig, parseDeployConfig } from '../../../src/model-serving/deploy/config';
-import { EndpointDeployment, EndpointDeploymentProps } from '../../../src/model-serving/deploy/endpoint-deployment';
+import { DeployConfig, parseDeployConfig } from '../../../src/contracts/endpoint-deploy-config';
+import { EndpointDeployment, EndpointDeploymentProps } from '../../../src/model-serving/endpoint-deployment';
 import { addNagChecks, nagFindings } from '../../support/nag';
 
 const GROUP_ARN = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/AbaloneModelPackageGroup';

@@ -1,10 +1,10 @@
 import type { CdkCustomResourceEvent, CdkCustomResourceIsCompleteEvent, Context } from 'aws-lambda';
 import { createGroup, createPackage, endpointNow, ENDPOINT, harness, Harness, modelNames, scalableTarget, testConfig } from './harness';
-import * as cleanupComplete from '../../../src/model-serving/deploy/cleanup-complete.lambda';
-import * as cleanup from '../../../src/model-serving/deploy/cleanup.lambda';
-import { DEPLOY_CONFIG_ENV } from '../../../src/model-serving/deploy/config';
-import * as deploy from '../../../src/model-serving/deploy/deploy.lambda';
-import { namePrefixFor } from '../../../src/model-serving/deploy/names';
+import { DEPLOY_CONFIG_ENV } from '../../../src/contracts/endpoint-deploy-config';
+import { namePrefixFor } from '../../../src/contracts/endpoint-names';
+import * as cleanupComplete from '../../../src/model-serving/runtime/deploy/cleanup-complete.lambda';
+import * as cleanup from '../../../src/model-serving/runtime/deploy/cleanup.lambda';
+import * as deploy from '../../../src/model-serving/runtime/deploy/deploy.lambda';
 import { MOTO_CREDENTIALS, MOTO_REGION, useMotoServer } from '../../support/moto-server';
 
 // The handlers build their clients from the environment, as in Lambda: point that environment at moto.

@@ -17,10 +17,10 @@ import {
   UpdateEndpointCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { AwsStub, mockClient } from 'aws-sdk-client-mock';
-import { DeployClients } from '../../../src/model-serving/deploy/aws';
-import { DeployConfig } from '../../../src/model-serving/deploy/config';
-import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
-import { namePrefixFor, scalableResourceId } from '../../../src/model-serving/deploy/names';
+import { DeployConfig } from '../../../src/contracts/endpoint-deploy-config';
+import { namePrefixFor, scalableResourceId } from '../../../src/contracts/endpoint-names';
+import { DeployClients } from '../../../src/model-serving/runtime/deploy/aws';
+import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/runtime/deploy/deployment';
 import { MotoServer, useMotoServer } from '../../support/moto-server';
 
 export const ENDPOINT = 'abalone-endpoint';

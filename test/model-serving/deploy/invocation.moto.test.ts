@@ -1,8 +1,8 @@
 import { createPackage, endpointNow, ENDPOINT, Harness, testConfig, useHarness } from './harness';
-import { DeploymentState } from '../../../src/model-serving/deploy/deployment';
+import { DeploymentState } from '../../../src/model-serving/runtime/deploy/deployment';
 import {
   decodeState, deploymentStep, encodeState, parseUserParameters, runDeployment, RunOptions,
-} from '../../../src/model-serving/deploy/invocation';
+} from '../../../src/model-serving/runtime/deploy/invocation';
 
 const shared = useHarness();
 let h: Harness;

@@ -1,8 +1,8 @@
 import { testConfig } from './harness';
-import { DEPLOY_CONFIG_ENV, parseDeployConfig } from '../../../src/model-serving/deploy/config';
+import { DEPLOY_CONFIG_ENV, parseDeployConfig } from '../../../src/contracts/endpoint-deploy-config';
 import {
   deploymentResourceName, ENDPOINT_NAME, isOwnedName, namePrefixFor, parseModelPackageArn, SAGEMAKER_NAME, scalableResourceId,
-} from '../../../src/model-serving/deploy/names';
+} from '../../../src/contracts/endpoint-names';
 
 const ARN = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/abalonemodelpackagegroup/12';
 

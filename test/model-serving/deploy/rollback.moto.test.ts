@@ -11,7 +11,7 @@ import {
   scalableTarget,
   testConfig,
 } from './harness';
-import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/deploy/deployment';
+import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/runtime/deploy/deployment';
 
 // moto 5.2.1 has no UpdateEndpoint: the harness simulates it, and these tests make SageMaker's answers
 // (rollback, failure, busy statuses) appear through DescribeEndpoint while the rest runs against moto.

@@ -1,0 +1,678 @@
+import { ArnFormat, CustomResource, Duration, Fn, Names, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { CleanupCompleteFunction } from './cleanup-complete-function';
+import { CleanupFunction } from './cleanup-function';
+import { DeployFunction } from './deploy-function';
+import { inferenceRepositoryArns } from './images';
+import { AutoScalingConfig, DEPLOY_CONFIG_ENV, DeployConfig } from '../contracts/endpoint-deploy-config';
+import { ENDPOINT_NAME, namePrefixFor, SAGEMAKER_NAME, scalableResourceId, VARIANT_NAME } from '../contracts/endpoint-names';
+import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
+import { PropsValidator } from '../private/validation';
+
+/** Properties of {@link EndpointDeployment}. */
+export interface EndpointDeploymentProps {
+  /** Name of the model package group the endpoint deploys from. */
+  readonly modelPackageGroupName: string;
+
+  /** ARN of the same model package group. */
+  readonly modelPackageGroupArn: string;
+
+  /** Bucket holding the model artifacts the packages point at; the model execution role may read it. */
+  readonly artifactBucket: s3.IBucket;
+
+  /**
+   * Name of the SageMaker endpoint, stable across deployments: lower-case letters, digits and hyphens.
+   *
+   * Changing it on a deployed stack deletes the endpoint of the old name.
+   *
+   * @default - a unique name derived from the construct path
+   */
+  readonly endpointName?: string;
+
+  /**
+   * Instance type of the endpoint.
+   *
+   * @default 'ml.m5.large'
+   */
+  readonly endpointInstanceType?: string;
+
+  /**
+   * Instances a new endpoint starts with. Two or more spread across Availability Zones.
+   *
+   * With auto-scaling, an update keeps the count that auto-scaling set.
+   *
+   * @default 2
+   */
+  readonly endpointInstanceCount?: number;
+
+  /**
+   * Scale the endpoint with target tracking on invocations per instance.
+   *
+   * @default true
+   */
+  readonly autoScaling?: boolean;
+
+  /**
+   * Fewest instances auto-scaling keeps.
+   *
+   * @default - endpointInstanceCount
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * Most instances auto-scaling adds.
+   *
+   * @default - 4, or minCapacity when that is larger
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * Invocations per instance per minute that auto-scaling aims at.
+   *
+   * @default 70
+   */
+  readonly targetInvocationsPerInstance?: number;
+
+  /**
+   * Customer managed key for the endpoint's storage volume, the model artifacts and captured data.
+   *
+   * @default - AWS managed encryption
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Bucket that receives captured requests and responses, under `data-capture/`.
+   *
+   * @default - no data capture
+   */
+  readonly dataCaptureBucket?: s3.IBucket;
+
+  /**
+   * Percentage of requests captured, when `dataCaptureBucket` is set.
+   *
+   * @default 100
+   */
+  readonly dataCapturePercent?: number;
+
+  /**
+   * Server errors (Invocation5XXErrors) per minute, two minutes in a row, that roll an update back.
+   *
+   * @default 1
+   */
+  readonly rollbackErrorThreshold?: number;
+
+  /**
+   * Average model latency, two minutes in a row, that rolls an update back.
+   *
+   * @default Duration.seconds(1)
+   */
+  readonly rollbackLatencyThreshold?: Duration;
+
+  /**
+   * How long an update watches the rollback alarms after shifting traffic, before it removes the old fleet.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly deploymentBakeTime?: Duration;
+}
+
+const DEFAULT_INSTANCE_TYPE = 'ml.m5.large';
+const DATA_CAPTURE_PREFIX = 'data-capture/';
+const TERMINATION_WAIT_SECONDS = 120;
+const SLR_NAME = 'AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint';
+const SLR_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';
+
+/**
+ * A SageMaker real-time endpoint whose lifecycle is code, because its model only exists after training: the
+ * deploy function turns an approved model package into a model, an endpoint config and a created or blue/green
+ * updated endpoint (rolled back by the alarms), then registers auto-scaling. A custom resource deletes the
+ * endpoint, its configs, models and scalable target when the stack is deleted.
+ */
+export class EndpointDeployment extends Construct {
+  /** The stable endpoint name. */
+  public readonly endpointName: string;
+
+  /** ARN of the endpoint (with the lower-case name SageMaker uses in ARNs). */
+  public readonly endpointArn: string;
+
+  /** Deploys a model package: see `deploy.lambda.ts` for its input and answer. */
+  public readonly deployFunction: lambda.IFunction;
+
+  /** The role SageMaker uses to run the model. */
+  public readonly modelRole: iam.IRole;
+
+  /** Alarms that roll an update back (server errors, latency). */
+  public readonly rollbackAlarms: cloudwatch.IAlarm[];
+
+  /** Environment that lets another function run the deploy logic (`DEPLOY_CONFIG`); pair with `grantDeploy`. */
+  public readonly deployEnvironment: { [key: string]: string };
+
+  private readonly deployStatements: iam.PolicyStatement[];
+  /** What the deploy statements need acknowledged, on any role that receives them. */
+  private deployAcknowledgements: NagAcknowledgement[] = [];
+
+  constructor(scope: Construct, id: string, props: EndpointDeploymentProps) {
+    super(scope, id);
+
+    const instanceType = props.endpointInstanceType ?? DEFAULT_INSTANCE_TYPE;
+    const instanceCount = props.endpointInstanceCount ?? 2;
+    const autoScaling = props.autoScaling ?? true;
+    const minCapacity = props.minCapacity ?? instanceCount;
+    const maxCapacity = props.maxCapacity ?? Math.max(4, minCapacity);
+    const targetInvocations = props.targetInvocationsPerInstance ?? 70;
+    const capturePercent = props.dataCapturePercent ?? 100;
+    const errorThreshold = props.rollbackErrorThreshold ?? 1;
+    const latency = props.rollbackLatencyThreshold ?? Duration.seconds(1);
+    const bakeTime = props.deploymentBakeTime ?? Duration.minutes(5);
+
+    const v = new PropsValidator('EndpointDeployment')
+      .check(props.endpointName === undefined || !Token.isUnresolved(props.endpointName), 'endpointName', props.endpointName,
+        'it must be known at synth (not a token): IAM policies and resource names are derived from it')
+      .pattern('endpointName', props.endpointName, ENDPOINT_NAME,
+        'it must be 1-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit')
+      .pattern('modelPackageGroupName', props.modelPackageGroupName, SAGEMAKER_NAME,
+        'it must be a SageMaker name: 1-63 letters, digits and hyphens')
+      .pattern('modelPackageGroupArn', props.modelPackageGroupArn, /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group\/[a-zA-Z0-9-]+$/,
+        'it must be a model package group ARN (arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>)')
+      .instanceType('endpointInstanceType', props.endpointInstanceType)
+      .check(!(autoScaling && /^ml\.t[23]\./.test(instanceType)), 'endpointInstanceType', instanceType,
+        'burstable ml.t2/ml.t3 instances cannot be auto-scaled; choose another type or set autoScaling to false')
+      .number('endpointInstanceCount', props.endpointInstanceCount, { min: 1, max: 100, integer: true })
+      .number('minCapacity', props.minCapacity, { min: 1, max: 100, integer: true })
+      .number('maxCapacity', props.maxCapacity, { min: 1, max: 100, integer: true })
+      .check(Token.isUnresolved(minCapacity) || Token.isUnresolved(maxCapacity) || minCapacity <= maxCapacity, 'maxCapacity', maxCapacity,
+        `it must be at least minCapacity (${minCapacity})`)
+      .number('targetInvocationsPerInstance', props.targetInvocationsPerInstance, { greaterThan: 0 })
+      .number('dataCapturePercent', props.dataCapturePercent, { min: 0, max: 100, integer: true })
+      .check(props.dataCapturePercent === undefined || props.dataCaptureBucket !== undefined, 'dataCapturePercent', props.dataCapturePercent,
+        'it only applies with dataCaptureBucket; set dataCaptureBucket too')
+      .number('rollbackErrorThreshold', props.rollbackErrorThreshold, { min: 1, integer: true })
+      .number('rollbackLatencyThreshold', props.rollbackLatencyThreshold?.toMilliseconds(), { min: 1 })
+      .number('deploymentBakeTime', props.deploymentBakeTime?.toSeconds(), { min: 0, max: 3600, integer: true });
+    if (!autoScaling) {
+      v.check(props.minCapacity === undefined, 'minCapacity', props.minCapacity, 'it only applies with autoScaling')
+        .check(props.maxCapacity === undefined, 'maxCapacity', props.maxCapacity, 'it only applies with autoScaling')
+        .check(props.targetInvocationsPerInstance === undefined, 'targetInvocationsPerInstance', props.targetInvocationsPerInstance,
+          'it only applies with autoScaling');
+    }
+    v.throwIfInvalid();
+
+    const stack = Stack.of(this);
+    this.endpointName = props.endpointName ?? defaultEndpointName(this);
+    const namePrefix = namePrefixFor(this.endpointName);
+    const sagemakerArn = (resource: string, resourceName: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName });
+    this.endpointArn = sagemakerArn('endpoint', this.endpointName);
+    const modelArns = sagemakerArn('model', `${namePrefix}*`);
+    const configArns = sagemakerArn('endpoint-config', `${namePrefix}*`);
+    const packageArns = modelPackageArnPattern(props.modelPackageGroupArn);
+    const scalableTargets = stack.formatArn({ service: 'application-autoscaling', resource: 'scalable-target', resourceName: '*' });
+    const targetTrackingAlarms = stack.formatArn({
+      service: 'cloudwatch',
+      resource: 'alarm',
+      resourceName: `TargetTracking-${scalableResourceId(this.endpointName)}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    // Rollback alarms: on the variant, so they see the new fleet once traffic shifts to it.
+    const dimensionsMap = { EndpointName: this.endpointName, VariantName: VARIANT_NAME };
+    const errorsAlarm = new cloudwatch.Alarm(this, 'Invocation5XXErrorsAlarm', {
+      alarmDescription: `Server errors on SageMaker endpoint ${this.endpointName}; rolls a deployment back`,
+      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors', dimensionsMap, statistic: 'Sum', period: Duration.minutes(1) }),
+      threshold: errorThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const latencyAlarm = new cloudwatch.Alarm(this, 'ModelLatencyAlarm', {
+      alarmDescription: `Model latency on SageMaker endpoint ${this.endpointName}; rolls a deployment back`,
+      // ModelLatency is in microseconds.
+      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, statistic: 'Average', period: Duration.minutes(1) }),
+      threshold: latency.toMilliseconds() * 1000,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.rollbackAlarms = [errorsAlarm, latencyAlarm];
+    const alarmArns = [errorsAlarm.alarmArn, latencyAlarm.alarmArn];
+
+    // The role SageMaker runs the model with.
+    const modelRole = new iam.Role(this, 'ModelRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: `Runs the model of SageMaker endpoint ${this.endpointName}`,
+    });
+    this.modelRole = modelRole;
+    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'PullInferenceImages',
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      resources: inferenceRepositoryArns(this),
+    }));
+    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'EcrLogin',
+      actions: ['ecr:GetAuthorizationToken'],
+      resources: ['*'],
+    }));
+    props.artifactBucket.grantRead(modelRole);
+    props.encryptionKey?.grantDecrypt(modelRole);
+    const endpointLogGroup = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'EndpointLogs',
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+      resources: [endpointLogGroup, `${endpointLogGroup}:log-stream:*`],
+    }));
+    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'EndpointMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints*' } },
+    }));
+    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadRollbackAlarms',
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: alarmArns,
+    }));
+
+    let dataCapture: DeployConfig['dataCapture'];
+    if (props.dataCaptureBucket) {
+      props.dataCaptureBucket.grantPut(modelRole, `${DATA_CAPTURE_PREFIX}*`);
+      const captureKey = props.dataCaptureBucket.encryptionKey ?? props.encryptionKey;
+      if (captureKey && captureKey !== props.dataCaptureBucket.encryptionKey) captureKey.grantEncrypt(modelRole);
+      dataCapture = {
+        destinationS3Uri: props.dataCaptureBucket.s3UrlForObject(DATA_CAPTURE_PREFIX.replace(/\/$/, '')),
+        samplingPercentage: capturePercent,
+        kmsKeyId: captureKey?.keyArn,
+      };
+    }
+
+    const scaling: AutoScalingConfig | undefined = autoScaling ? {
+      minCapacity,
+      maxCapacity,
+      targetInvocationsPerInstance: targetInvocations,
+      scaleInCooldownSeconds: 300,
+      scaleOutCooldownSeconds: 60,
+    } : undefined;
+    const config: DeployConfig = {
+      endpointName: this.endpointName,
+      namePrefix,
+      modelPackageGroupName: props.modelPackageGroupName,
+      modelRoleArn: modelRole.roleArn,
+      instanceType,
+      instanceCount,
+      autoScaling: scaling,
+      volumeKmsKeyId: props.encryptionKey?.keyArn,
+      dataCapture,
+      rollbackAlarmNames: [errorsAlarm.alarmName, latencyAlarm.alarmName],
+      bakeSeconds: bakeTime.toSeconds(),
+      terminationWaitSeconds: TERMINATION_WAIT_SECONDS,
+      // Room for provisioning, the bake and the termination wait (SageMaker accepts 600-28800).
+      maxUpdateSeconds: Math.min(28800, Math.max(3600, bakeTime.toSeconds() + TERMINATION_WAIT_SECONDS + 1800)),
+    };
+    this.deployEnvironment = { [DEPLOY_CONFIG_ENV]: stack.toJsonString(config) };
+
+    // Everything the deploy logic calls, on the exact resources.
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ListModelPackages',
+        actions: ['sagemaker:ListModelPackages'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadModelPackages',
+        actions: ['sagemaker:DescribeModelPackage'],
+        resources: [packageArns],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ApproveModelPackages',
+        actions: ['sagemaker:UpdateModelPackage'],
+        resources: [packageArns],
+        conditions: { StringEquals: { 'sagemaker:ModelApprovalStatus': 'Approved' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ManageModels',
+        actions: ['sagemaker:CreateModel', 'sagemaker:DeleteModel'],
+        resources: [modelArns],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ManageEndpointConfigs',
+        actions: ['sagemaker:CreateEndpointConfig', 'sagemaker:DeleteEndpointConfig', 'sagemaker:DescribeEndpointConfig'],
+        resources: [configArns],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListOwnResources',
+        actions: ['sagemaker:ListEndpointConfigs', 'sagemaker:ListModels'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'CreateAndUpdateEndpoint',
+        actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'],
+        resources: [this.endpointArn, configArns],
+      }),
+      new iam.PolicyStatement({
+        sid: 'OperateEndpoint',
+        actions: ['sagemaker:DeleteEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+        resources: [this.endpointArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TagOnCreate',
+        actions: ['sagemaker:AddTags'],
+        resources: [this.endpointArn, configArns, modelArns],
+        conditions: { StringEquals: { 'sagemaker:TaggingAction': ['CreateEndpoint', 'CreateEndpointConfig', 'CreateModel'] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'PassModelRole',
+        actions: ['iam:PassRole'],
+        resources: [modelRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ScaleEndpoint',
+        actions: [
+          'application-autoscaling:DeleteScalingPolicy',
+          'application-autoscaling:DeregisterScalableTarget',
+          'application-autoscaling:PutScalingPolicy',
+          'application-autoscaling:RegisterScalableTarget',
+        ],
+        // Application Auto Scaling authorizes these against `scalable-target/*`; the namespace narrows it.
+        resources: [scalableTargets],
+        conditions: { StringEquals: { 'application-autoscaling:service-namespace': 'sagemaker' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadScaling',
+        actions: ['application-autoscaling:DescribeScalableTargets', 'application-autoscaling:DescribeScalingPolicies'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'CreateScalingServiceRole',
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `aws-service-role/${SLR_SERVICE}/${SLR_NAME}` })],
+        conditions: { StringLike: { 'iam:AWSServiceName': SLR_SERVICE } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ScalingAlarms',
+        actions: ['cloudwatch:DeleteAlarms', 'cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        resources: [targetTrackingAlarms],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadRollbackAlarms',
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: alarmArns,
+      }),
+    ];
+    const grantKeys = [props.encryptionKey?.keyArn, dataCapture?.kmsKeyId].filter((k): k is string => k !== undefined);
+    if (grantKeys.length > 0) {
+      // SageMaker creates grants as the caller of CreateEndpoint/UpdateEndpoint to encrypt volumes.
+      statements.push(new iam.PolicyStatement({
+        sid: 'EncryptEndpointStorage',
+        actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+        resources: [...new Set(grantKeys)],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      }));
+    }
+    this.deployStatements = statements;
+
+    const deployRole = this.functionRole('DeployRole', `Deploys model packages to SageMaker endpoint ${this.endpointName}`);
+    for (const statement of statements) deployRole.addToPrincipalPolicy(statement);
+    const deployFunction = new DeployFunction(this, 'DeployFunction', {
+      description: `Deploys an approved model package to SageMaker endpoint ${this.endpointName}`,
+      role: deployRole,
+      timeout: Duration.minutes(15),
+      memorySize: 256,
+      environment: this.deployEnvironment,
+      logGroup: this.functionLogs('DeployLogs', deployRole),
+    });
+    // The model role's permissions must exist before a deployment can pass it to SageMaker.
+    deployFunction.node.addDependency(modelRole);
+    this.deployFunction = deployFunction;
+
+    // Clean-up on stack delete: the endpoint is made at run time and would otherwise keep billing.
+    const cleanupRole = this.functionRole('CleanupRole', `Deletes SageMaker endpoint ${this.endpointName} when its stack is deleted`);
+    cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'DeleteEndpoint',
+      actions: ['sagemaker:DeleteEndpoint', 'sagemaker:DescribeEndpoint'],
+      resources: [this.endpointArn],
+    }));
+    cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'DeleteOwnResources',
+      actions: ['sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel'],
+      resources: [configArns, modelArns],
+    }));
+    cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ListOwnResources',
+      actions: ['sagemaker:ListEndpointConfigs', 'sagemaker:ListModels'],
+      resources: ['*'],
+    }));
+    cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'DeregisterScaling',
+      actions: ['application-autoscaling:DeleteScalingPolicy', 'application-autoscaling:DeregisterScalableTarget'],
+      resources: [scalableTargets],
+      conditions: { StringEquals: { 'application-autoscaling:service-namespace': 'sagemaker' } },
+    }));
+    cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadScaling',
+      actions: ['application-autoscaling:DescribeScalableTargets'],
+      resources: ['*'],
+    }));
+    const cleanupComplete = new CleanupCompleteFunction(this, 'CleanupCompleteFunction', {
+      description: `Deletes SageMaker endpoint ${this.endpointName}, its configs, models and scalable target`,
+      role: cleanupRole,
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      logGroup: this.functionLogs('CleanupCompleteLogs', cleanupRole),
+    });
+    const cleanupEventRole = this.functionRole('CleanupEventRole', `Answers lifecycle events of the clean-up of ${this.endpointName}`);
+    const cleanupEvent = new CleanupFunction(this, 'CleanupFunction', {
+      description: `Names SageMaker endpoint ${this.endpointName} for its clean-up custom resource`,
+      role: cleanupEventRole,
+      timeout: Duration.minutes(1),
+      memorySize: 128,
+      logGroup: this.functionLogs('CleanupLogs', cleanupEventRole),
+    });
+    const provider = new cr.Provider(this, 'CleanupProvider', {
+      onEventHandler: cleanupEvent,
+      isCompleteHandler: cleanupComplete,
+      queryInterval: Duration.seconds(30),
+      // An update in flight (bake + termination wait) must end before the endpoint can be deleted.
+      totalTimeout: Duration.hours(2),
+      logGroup: new logs.LogGroup(this, 'CleanupProviderLogs', { retention: logs.RetentionDays.THREE_MONTHS }),
+    });
+    const cleanup = new CustomResource(this, 'Cleanup', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::SageMakerEndpointCleanup',
+      properties: { EndpointName: this.endpointName, NamePrefix: namePrefix },
+    });
+    // Deleted first on stack delete: an update still in flight may need the model role and the alarms.
+    cleanup.node.addDependency(modelRole, errorsAlarm, latencyAlarm);
+
+    this.acknowledgeFindings({
+      modelRole,
+      deployRole,
+      cleanupRole,
+      provider,
+      handlers: [cleanupEvent, cleanupComplete],
+      modelArns,
+      configArns,
+      packageArns,
+      scalableTargets,
+      targetTrackingAlarms,
+      endpointLogGroup,
+      artifactBucket: props.artifactBucket,
+      dataCaptureBucket: props.dataCaptureBucket,
+      encryptionKey: props.encryptionKey,
+    });
+  }
+
+  /** Lets the endpoint be invoked (sagemaker:InvokeEndpoint on this endpoint only). */
+  public grantInvokeEndpoint(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [this.endpointArn] });
+  }
+
+  /**
+   * Gives another principal (e.g. a CodePipeline action's function running the same deploy logic with
+   * `deployEnvironment`) the deploy function's permissions.
+   */
+  public grantDeploy(grantee: iam.IGrantable): void {
+    for (const statement of this.deployStatements) grantee.grantPrincipal.addToPrincipalPolicy(statement.copy());
+    // The same statements carry the same reasons on the grantee's policy.
+    if (grantee.grantPrincipal instanceof iam.Role) acknowledgeNag(grantee.grantPrincipal, this.deployAcknowledgements, true);
+  }
+
+  private functionRole(id: string, description: string): iam.Role {
+    return new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+  }
+
+  private functionLogs(id: string, role: iam.IRole): logs.ILogGroup {
+    const group = new logs.LogGroup(this, id, { retention: logs.RetentionDays.THREE_MONTHS });
+    group.grantWrite(role);
+    return group;
+  }
+
+  private acknowledgeFindings(r: {
+    modelRole: iam.Role;
+    deployRole: iam.Role;
+    cleanupRole: iam.Role;
+    provider: cr.Provider;
+    handlers: lambda.IFunction[];
+    modelArns: string;
+    configArns: string;
+    packageArns: string;
+    scalableTargets: string;
+    targetTrackingAlarms: string;
+    endpointLogGroup: string;
+    artifactBucket: s3.IBucket;
+    dataCaptureBucket?: s3.IBucket;
+    encryptionKey?: kms.IKey;
+  }): void {
+    const res = (arn: string) => nagResource(this, arn);
+    const prefix = namePrefixFor(this.endpointName);
+    const runTimeNames: NagAcknowledgement = {
+      id: 'AwsSolutions-IAM5',
+      reason: `Models and endpoint configs are created at run time, named ${prefix}<package version>-<hash>, so only their prefix is known at synth.`,
+      appliesTo: [res(r.modelArns), res(r.configArns)],
+    };
+    const scalableTargets: NagAcknowledgement = {
+      id: 'AwsSolutions-IAM5',
+      reason: 'Application Auto Scaling authorizes these calls against scalable-target/* (target ids are generated); a condition limits them to the sagemaker namespace.',
+      appliesTo: [res(r.scalableTargets)],
+    };
+
+    acknowledgeNag(r.modelRole, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; image pulls are limited to the two SageMaker inference repositories and metrics to the SageMaker endpoint namespace by condition.',
+        appliesTo: ['Resource::*'],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The model artifacts are written by the training pipeline under keys only known at run time; the role only reads the artifact bucket (grantRead).',
+        appliesTo: ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', `${res(r.artifactBucket.bucketArn)}/*`],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'SageMaker names the log streams of the endpoint at run time, inside the endpoint\'s own log group.',
+        appliesTo: [res(`${r.endpointLogGroup}:log-stream:*`)],
+      },
+      ...(r.encryptionKey ? [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'The KMS grants (grantDecrypt/grantEncrypt) cover data-key variants of the one customer managed key.',
+        appliesTo: ['Action::kms:GenerateDataKey*', 'Action::kms:ReEncrypt*'],
+      }] : []),
+      ...(r.dataCaptureBucket ? [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'Data capture writes objects that SageMaker names by endpoint, variant and time under the data capture prefix (grantPut).',
+        appliesTo: ['Action::s3:Abort*', `${res(r.dataCaptureBucket.bucketArn)}/${DATA_CAPTURE_PREFIX}*`],
+      }] : []),
+    ], true);
+
+    this.deployAcknowledgements = [
+      runTimeNames,
+      scalableTargets,
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'sagemaker:ListModelPackages, ListModels, ListEndpointConfigs and application-autoscaling:Describe* have no resource-level permissions.',
+        appliesTo: ['Resource::*'],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Model package versions are registered in the group at run time; access is limited to that group\'s packages, and approval to setting Approved.',
+        appliesTo: [res(r.packageArns)],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Application Auto Scaling names target-tracking alarms TargetTracking-<resource id>-<random>; the pattern is limited to this endpoint\'s variant.',
+        appliesTo: [res(r.targetTrackingAlarms)],
+      },
+    ];
+    acknowledgeNag(r.deployRole, this.deployAcknowledgements, true);
+
+    acknowledgeNag(r.cleanupRole, [
+      runTimeNames,
+      scalableTargets,
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'sagemaker:ListModels, ListEndpointConfigs and application-autoscaling:DescribeScalableTargets have no resource-level permissions.',
+        appliesTo: ['Resource::*'],
+      },
+    ], true);
+
+    // The custom resource Provider framework (functions, roles, waiter state machine) is generated by aws-cdk-lib.
+    const invoked = [...r.handlers, ...r.provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)];
+    acknowledgeNag(r.provider, [
+      {
+        id: 'AwsSolutions-IAM4',
+        reason: 'The Provider framework functions use AWSLambdaBasicExecutionRole, which only allows writing their own logs.',
+        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The Provider framework and its waiter invoke the clean-up functions and each other by any version or alias (<function arn>:*).',
+        appliesTo: invoked.map((fn) => res(`${fn.functionArn}:*`)),
+      },
+      { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib chooses the runtime of the Provider framework functions.' },
+      { id: 'AwsSolutions-SF1', reason: 'The Provider waiter state machine only invokes the isComplete function, whose own log group records every step.' },
+      { id: 'AwsSolutions-SF2', reason: 'The Provider waiter state machine (generated by aws-cdk-lib) has no tracing option; its steps are logged by the isComplete function.' },
+    ], true);
+  }
+}
+
+/** A unique lower-case endpoint name from the construct path. */
+function defaultEndpointName(scope: Construct): string {
+  const unique = Names.uniqueResourceName(scope, { maxLength: 40, separator: '-' }).toLowerCase();
+  return unique.replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+}
+
+/** `arn:…:model-package/<group>/*` from the group ARN, which (unlike a given name) has SageMaker's lower case. */
+function modelPackageArnPattern(groupArn: string): string {
+  if (!Token.isUnresolved(groupArn)) return `${groupArn.toLowerCase().replace(':model-package-group/', ':model-package/')}/*`;
+  const parts = Fn.split(':model-package-group/', groupArn, 2);
+  return Fn.join('', [Fn.select(0, parts), ':model-package/', Fn.select(1, parts), '/*']);
+}
+
+/** The `Resource::…` form cdk-nag gives a policy resource, so acknowledgements name exactly that resource. */
+function nagResource(scope: Construct, arn: string): string {
+  return `Resource::${flatten(Stack.of(scope).resolve(arn))}`;
+}
+
+function flatten(node: unknown): string {
+  if (node === undefined) return '';
+  if (typeof node === 'string') return node.replace(/\${/g, '<').replace(/}/g, '>');
+  const o = node as { [key: string]: any };
+  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(flatten).join(o['Fn::Join'][0]);
+  if (o['Fn::Sub']) return flatten(o['Fn::Sub']);
+  if (o['Fn::GetAtt']) return `<${flatten(o['Fn::GetAtt'][0])}.${flatten(o['Fn::GetAtt'][1])}>`;
+  if (o['Fn::ImportValue']) return flatten(o['Fn::ImportValue']);
+  if (o.Ref) return `<${flatten(o.Ref)}>`;
+  return JSON.stringify(node);
+}
