@@ -232,9 +232,8 @@ export class DataIngest extends Construct {
 
   /** Lets a grantee read the data manifest, the training manifests and the validated copies they point at. */
   public grantReadManifests(grantee: iam.IGrantable): iam.Grant {
-    const grant = this.dataBucket.grantRead(grantee, 'manifest/*');
-    this.dataBucket.grantRead(grantee, `${VALIDATED_PREFIX}*`);
-    return grant;
+    return this.dataBucket.grantRead(grantee, 'manifest/*')
+      .combine(this.dataBucket.grantRead(grantee, `${VALIDATED_PREFIX}*`));
   }
 
   /** Lets a grantee upload raw data files. */

@@ -174,6 +174,20 @@ describe('DataIngest options', () => {
     expect(json).toContain('/validated/*');
     expect(json).toContain('/raw/*');
   });
+
+  test('grantReadManifests returns one grant covering the manifests, the validated copies and the key', () => {
+    const stack = new Stack(new App(), 'Test');
+    const encryptionKey = new kms.Key(stack, 'Key');
+    const ingest = new DataIngest(stack, 'Ingest', { encryptionKey });
+    const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    const grant = ingest.grantReadManifests(role);
+    expect(grant.success).toBe(true);
+    const resources = JSON.stringify(stack.resolve(grant.principalStatements.map((s) => s.toStatementJson().Resource)));
+    expect(resources).toMatch(/\/manifest\/\*/);
+    expect(resources).toMatch(/\/validated\/\*/);
+    const policies = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as iam.CfnRole) }] } }));
+    expect(policies).toContain('kms:Decrypt');
+  });
 });
 
 describe('DataIngest prop validation', () => {
