@@ -3,9 +3,10 @@
  * cloud runs, with local folders in place of S3 and of the containers' `/opt/ml/...` paths.
  *
  * URIs in the definition use the `local://<root>/<path>` scheme; {@link LocalRunContext.roots} maps each root to
- * a folder. Processing steps run their entrypoint with the configured Python; the training step runs the local
- * stand-in for the built-in XGBoost 1.7-1 algorithm (`ml/local_xgboost_train.py`); RegisterModel writes to a
- * {@link LocalModelRegistry}.
+ * a folder. Each job step goes to the local executor of its type and image ({@link LOCAL_EXECUTORS}): processing
+ * steps on the scikit-learn or XGBoost image run their Python entrypoint with the configured interpreter, a
+ * training step on the built-in XGBoost 1.7-1 image runs its local stand-in (`ml/local_xgboost_train.py`), and
+ * any other image fails the step naming it. RegisterModel writes to a {@link LocalModelRegistry}.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import {
   Comparison, ConditionStep, Expression, FailStep, PipelineDefinition, PipelineStep, ProcessingStep, RegisterModelStep,
   TrainingStep,
 } from '../training-pipeline/definition';
+import { BuiltInImage, SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/definition/images';
 
 /** Where things are and how to run them. */
 export interface LocalRunContext {
@@ -74,6 +76,32 @@ export class StepFailedError extends Error {
 
 type StepProperties = Record<string, unknown>;
 
+/** The job step types that run a container, and how this machine runs each. */
+type JobStep = ProcessingStep | TrainingStep;
+
+/** What local mode can run, by step type: the images whose container contract it reproduces. */
+export const LOCAL_EXECUTORS: Readonly<Record<JobStep['Type'], { readonly images: readonly BuiltInImage[]; readonly how: string }>> = {
+  Processing: { images: [SKLEARN_IMAGE, XGBOOST_IMAGE], how: 'the Python entrypoint with the local interpreter' },
+  Training: { images: [XGBOOST_IMAGE], how: 'the built-in XGBoost algorithm\'s local stand-in' },
+};
+
+/** `<registry>/<repository>:<tag>` → repository and tag (the registry differs by Region, and is `local` here). */
+export function parseImageUri(uri: string): { repository: string; tag: string } | undefined {
+  const match = /^(?:[^/]+\/)?([a-z0-9][a-z0-9._/-]*):([A-Za-z0-9._-]+)$/.exec(uri);
+  return match ? { repository: match[1], tag: match[2] } : undefined;
+}
+
+/** Throws unless local mode has an executor for this step's type and image. */
+export function checkLocalExecutor(step: JobStep): void {
+  const uri = step.Type === 'Processing' ? step.Arguments.AppSpecification.ImageUri : step.Arguments.AlgorithmSpecification.TrainingImage;
+  const image = parseImageUri(uri);
+  const supported = LOCAL_EXECUTORS[step.Type].images;
+  if (!image || !supported.some((s) => s.repository === image.repository && s.tag === image.tag)) {
+    const names = supported.map((s) => `${s.repository}:${s.tag}`).join(', ');
+    throw new Error(`local mode cannot run ${step.Type.toLowerCase()} image ${uri}: it runs ${names} (${LOCAL_EXECUTORS[step.Type].how})`);
+  }
+}
+
 /** Executes a pipeline definition step by step (steps run in definition order, as their data dependencies allow). */
 export class LocalPipelineRunner {
   private readonly parameters: Record<string, string | number | boolean>;
@@ -116,8 +144,8 @@ export class LocalPipelineRunner {
     this.emit({ step: step.Name, type: step.Type, status: 'Executing' });
     try {
       switch (step.Type) {
-        case 'Processing': await this.runProcessing(step); break;
-        case 'Training': await this.runTraining(step); break;
+        case 'Processing': checkLocalExecutor(step); await this.runProcessing(step); break;
+        case 'Training': checkLocalExecutor(step); await this.runTraining(step); break;
         case 'Condition': await this.runCondition(step, started); return;
         case 'RegisterModel': this.runRegister(step); break;
         case 'Fail': this.runFail(step); break;
