@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DataManifestFile } from '../../src/contracts/data-layout';
+import { configFromEnv } from '../../src/data-ingest/runtime/manifest-config';
 import {
   buildDataManifest,
   buildTrainingManifest,
@@ -15,7 +16,8 @@ import {
   upsertFile,
   validatedKey,
 } from '../../src/data-ingest/runtime/manifest-logic';
-import { configFromEnv, copySource, snsSubject } from '../../src/data-ingest/runtime/manifest-reconciler';
+import { snsSubject } from '../../src/data-ingest/runtime/notifications';
+import { copySource } from '../../src/data-ingest/runtime/s3-objects';
 
 function file(sourceKey: string, sha: string, rows = 10): DataManifestFile {
   return { sourceKey, sourceVersionId: `v-${sourceKey}`, eTag: 'e', size: 100, rows, sha256: sha, dataKey: validatedKey(sha) };

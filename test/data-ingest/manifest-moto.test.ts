@@ -17,15 +17,11 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { DATA_MANIFEST_KEY, DataManifest, LATEST_TRAINING_MANIFEST_KEY } from '../../src/contracts/data-layout';
+import { ManifestFunctionConfig } from '../../src/data-ingest/runtime/manifest-config';
 import { buildTrainingManifest, validatedKey } from '../../src/data-ingest/runtime/manifest-logic';
-import {
-  ManifestFunctionConfig,
-  processS3Event,
-  QuarantineReport,
-  readDataManifest,
-  reconcileObject,
-  updateDataManifest,
-} from '../../src/data-ingest/runtime/manifest-reconciler';
+import { processS3Event, reconcileKeys, reconcileObject } from '../../src/data-ingest/runtime/manifest-reconciler';
+import { readDataManifest, updateDataManifest } from '../../src/data-ingest/runtime/manifest-store';
+import { QuarantineReport } from '../../src/data-ingest/runtime/quarantine';
 import { useMotoServer } from '../support/moto-server';
 
 const BUCKET = 'abalone-data-test';
@@ -511,6 +507,108 @@ describe('conditional writes', () => {
     }])).rejects.toThrow(/changed concurrently on each of 3 attempts/);
     expect(n).toBe(3);
     hostile.destroy();
+  });
+});
+
+describe('many keys reconciled with one manifest write', () => {
+  /** An S3 client that counts the data manifest's writes and can act before a given command. */
+  function countingClient(before?: (command: string, input: { Key?: string }) => Promise<void>) {
+    const counted = new S3Client(moto.s3ClientConfig());
+    const writes = { manifest: 0 };
+    counted.middlewareStack.add((next, context) => async (args) => {
+      const input = args.input as { Key?: string };
+      if (context.commandName === 'PutObjectCommand' && input.Key === DATA_MANIFEST_KEY) writes.manifest++;
+      await before?.(context.commandName, input);
+      return next(args);
+    }, { step: 'initialize', name: 'countManifestWrites' });
+    return { counted, writes };
+  }
+
+  test('uploads, a bad file, a deletion, a duplicate and a foreign key: one write, a result per key, one update notice', async () => {
+    await upload('raw/old.csv', `${ROW_C}\n`);
+    await reconcileObject(clients(), config, BUCKET, 'raw/old.csv');
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'raw/old.csv' }));
+    const good = ['raw/day/1.csv', 'raw/day/2.csv', 'raw/day/3.csv'];
+    await Promise.all(good.map((k, i) => upload(k, `${[ROW_A, ROW_B, ROW_C][i]}\n`.repeat(i + 1))));
+    await upload('raw/day/bad.csv', 'nonsense\n');
+    const { counted, writes } = countingClient();
+
+    const keys = [...good, 'raw/day/bad.csv', 'raw/old.csv', good[0], 'validated/x.csv'];
+    const { results, failures } = await reconcileKeys({ s3: counted, sns }, config, BUCKET, keys);
+
+    expect(failures).toEqual([]);
+    expect(writes.manifest).toBe(1);
+    expect(results.map((r) => [r.key, r.outcome])).toEqual([
+      ['raw/day/1.csv', 'upserted'], ['raw/day/2.csv', 'upserted'], ['raw/day/3.csv', 'upserted'],
+      ['raw/day/bad.csv', 'quarantined'], ['raw/old.csv', 'removed'], ['raw/day/1.csv', 'upserted'], ['validated/x.csv', 'ignored'],
+    ]);
+    expect(results.filter((r) => r.manifestChanged).map((r) => r.manifestAttempts)).toEqual([1, 1, 1, 1, 1]);
+    const m = (await manifest())!;
+    expect(m.files.map((f) => [f.sourceKey, f.rows])).toEqual([['raw/day/1.csv', 1], ['raw/day/2.csv', 2], ['raw/day/3.csv', 3]]);
+    expect(JSON.parse(await text(LATEST_TRAINING_MANIFEST_KEY))).toEqual(JSON.parse(buildTrainingManifest(BUCKET, m.files)!.body));
+    const published = await moto.publishedMessages(topicArn);
+    const updates = published.filter((x) => x.attributes.event.Value === 'manifest-updated');
+    expect(updates).toHaveLength(2); // the set-up's, and this batch's
+    expect(updates[1].message.split('\n').slice(0, 4)).toEqual([
+      expect.stringMatching(/^raw\/day\/1.csv \(version .+, 1 rows\) was validated.$/),
+      expect.stringMatching(/^raw\/day\/2.csv \(version .+, 2 rows\) was validated.$/),
+      expect.stringMatching(/^raw\/day\/3.csv \(version .+, 3 rows\) was validated.$/),
+      'raw/old.csv was deleted; its entry left the manifest.',
+    ]);
+    expect(published.filter((x) => x.attributes.event.Value === 'quarantined')).toHaveLength(1);
+    counted.destroy();
+  });
+
+  test('a key replaced while the batch was examined is left out; the others land in the same write', async () => {
+    await upload('raw/stays.csv', `${ROW_A}\n`);
+    await upload('raw/moves.csv', `${ROW_B}\n`);
+    let newer: string | undefined;
+    // The newer version of raw/moves.csv arrives just before the manifest is written.
+    const { counted, writes } = countingClient(async (command, input) => {
+      if (command === 'PutObjectCommand' && input.Key === DATA_MANIFEST_KEY) return;
+      if (command === 'HeadObjectCommand' && input.Key === 'raw/moves.csv' && newer === undefined && (await versionsOf(validatedKey(sha256(`${ROW_B}\n`)))).length > 0) {
+        newer = await upload('raw/moves.csv', `${ROW_B}\n${ROW_C}\n`);
+      }
+    });
+
+    const { results } = await reconcileKeys({ s3: counted, sns }, config, BUCKET, ['raw/stays.csv', 'raw/moves.csv']);
+
+    expect(newer).toBeDefined();
+    expect(results.map((r) => [r.key, r.outcome])).toEqual([['raw/stays.csv', 'upserted'], ['raw/moves.csv', 'superseded']]);
+    expect(writes.manifest).toBe(1);
+    expect((await manifest())!.files.map((f) => f.sourceKey)).toEqual(['raw/stays.csv']);
+    // The newer version's own event brings it in.
+    expect(await reconcileObject(clients(), config, BUCKET, 'raw/moves.csv')).toMatchObject({ outcome: 'upserted', versionId: newer, rows: 2 });
+    counted.destroy();
+  });
+
+  test('a key that fails is reported with its error and left out; the others are written', async () => {
+    await upload('raw/ok.csv', `${ROW_A}\n`);
+    await upload('raw/broken.csv', `${ROW_B}\n`);
+    const { counted, writes } = countingClient(async (command, input) => {
+      if (command === 'GetObjectCommand' && input.Key === 'raw/broken.csv') throw Object.assign(new Error('slow down'), { name: 'SlowDown' });
+    });
+
+    const { results, failures } = await reconcileKeys({ s3: counted, sns }, config, BUCKET, ['raw/broken.csv', 'raw/ok.csv']);
+
+    expect(failures).toEqual([{ key: 'raw/broken.csv', error: expect.objectContaining({ name: 'SlowDown' }) }]);
+    expect(results.map((r) => [r.key, r.outcome])).toEqual([['raw/ok.csv', 'upserted']]);
+    expect(writes.manifest).toBe(1);
+    expect((await manifest())!.files.map((f) => f.sourceKey)).toEqual(['raw/ok.csv']);
+    await expect(reconcileObject({ s3: counted, sns }, config, BUCKET, 'raw/broken.csv')).rejects.toMatchObject({ name: 'SlowDown' });
+    counted.destroy();
+  });
+
+  test('nothing to change writes nothing', async () => {
+    await upload('raw/a.csv', `${ROW_A}\n`);
+    await reconcileObject(clients(), config, BUCKET, 'raw/a.csv');
+    const before = await manifestHead();
+    const { counted, writes } = countingClient();
+    const { results } = await reconcileKeys({ s3: counted, sns }, config, BUCKET, ['raw/a.csv', 'raw/a.csv', 'raw/never-was.csv']);
+    expect(results.map((r) => r.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(writes.manifest).toBe(0);
+    expect(await manifestHead()).toEqual(before);
+    counted.destroy();
   });
 });
 
