@@ -162,7 +162,10 @@ async function examineKey(
   if (!current) {
     // Deleted (or only a delete marker left): the key leaves the manifest.
     return {
-      change: { apply: (list) => removeFile(list, key), stillApplies: async () => (await headCurrentVersion(s3, bucket, key)) === undefined },
+      change: {
+        apply: (list) => removeFile(list, key),
+        stillApplies: async () => (await headCurrentVersion(s3, bucket, key)) === undefined,
+      },
       description: `${key} was deleted; its entry left the manifest.`,
       result: (outcome, attempts) => ({
         outcome: outcome === 'changed' ? 'removed' : outcome, bucket, key, manifestChanged: outcome === 'changed', manifestAttempts: attempts,
@@ -201,7 +204,10 @@ async function examineKey(
     dataKey,
   };
   return {
-    change: { apply: (list) => upsertFile(list, file), stillApplies: async () => (await headCurrentVersion(s3, bucket, key))?.versionId === current.versionId },
+    change: {
+      apply: (list) => upsertFile(list, file),
+      stillApplies: async () => (await headCurrentVersion(s3, bucket, key))?.versionId === current.versionId,
+    },
     description: `${key} (version ${current.versionId}, ${validation.rows} rows) was validated.`,
     result: (outcome, attempts) => ({
       outcome: outcome === 'changed' ? 'upserted' : outcome,
