@@ -518,7 +518,7 @@ describe('many keys reconciled with one manifest write', () => {
     counted.middlewareStack.add((next, context) => async (args) => {
       const input = args.input as { Key?: string };
       if (context.commandName === 'PutObjectCommand' && input.Key === DATA_MANIFEST_KEY) writes.manifest++;
-      await before?.(context.commandName, input);
+      await before?.(context.commandName ?? '', input);
       return next(args);
     }, { step: 'initialize', name: 'countManifestWrites' });
     return { counted, writes };
