@@ -149,11 +149,15 @@ export class QualityGate extends Construct {
 
   /**
    * Allows registering new model versions in the group: what the training pipeline's RegisterModel step does.
+   *
+   * Each action is granted only on the resource types the Service Authorization Reference lists for it:
+   * `CreateModelPackage`, `DescribeModelPackage` and `AddTags` on `model-package` (the versions,
+   * `model-package/<group>/*`), `DescribeModelPackageGroup` on `model-package-group`.
    */
   public grantRegisterModelPackage(grantee: iam.IGrantable): iam.Grant {
-    const register = iam.Grant.addToPrincipal({
+    const group = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      actions: ['sagemaker:DescribeModelPackageGroup'],
       resourceArns: this.groupArns(),
     });
     const versions = iam.Grant.addToPrincipal({
@@ -167,16 +171,22 @@ export class QualityGate extends Construct {
       resourceArns: this._modelPackageArns(),
       conditions: { StringEquals: { 'sagemaker:TaggingAction': 'CreateModelPackage' } },
     });
-    return register.combine(versions).combine(tag);
+    return group.combine(versions).combine(tag);
   }
 
   /** Allows reading the group and its model versions (including their metrics and lineage). */
   public grantReadModelPackages(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+    const group = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:DescribeModelPackageGroup', 'sagemaker:DescribeModelPackage'],
-      resourceArns: [...this.groupArns(), ...this._modelPackageArns()],
+      actions: ['sagemaker:DescribeModelPackageGroup'],
+      resourceArns: this.groupArns(),
     });
+    const versions = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeModelPackage'],
+      resourceArns: this._modelPackageArns(),
+    });
+    return group.combine(versions);
   }
 
   /** Allows approving or rejecting model versions of the group. */

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,6 +8,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { DATA_MANIFEST_KEY, LATEST_TRAINING_MANIFEST_KEY, VALIDATED_PREFIX } from '../contracts/data-layout';
 import { NagAcknowledgement, acknowledgeNag } from '../private/nag';
+import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
 import { ScriptLocation, buildAbaloneTrainingDefinition } from './definition/abalone-definition';
@@ -218,8 +219,7 @@ export class TrainingPipeline extends Construct {
     });
     this.role = role;
 
-    this.pipelineName = props.pipelineName
-      ?? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' }).toLowerCase();
+    this.pipelineName = props.pipelineName ?? generatePhysicalName(this, { maxLength: 80, lowerCase: true });
     // SageMaker reports lower-case names in ARNs, and IAM compares ARNs case-sensitively.
     const arnName = Token.isUnresolved(this.pipelineName) ? this.pipelineName : this.pipelineName.toLowerCase();
     this.pipelineArn = stack.formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: arnName });

@@ -59,7 +59,9 @@ export interface WebFrontendProps {
   /**
    * Certificate for `domainNames`, issued in us-east-1 (a CloudFront requirement). Requires `domainNames`.
    *
-   * @default - the cloudfront.net certificate
+   * With it, viewers must use TLS 1.2 or later (security policy `TLSv1.2_2021`).
+   *
+   * @default - CloudFront's default *.cloudfront.net certificate, whose security policy (TLSv1) CloudFront fixes
    */
   readonly certificate?: acm.ICertificate;
 
@@ -176,7 +178,9 @@ export class WebFrontend extends Construct {
       errorResponses: [403, 404].map((httpStatus) => ({
         httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.minutes(5),
       })),
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      // The security policy applies only to a custom certificate: with CloudFront's default certificate the policy
+      // is TLSv1 whatever is set, so the setting is given only with `certificate`.
+      ...(props.certificate ? { minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 } : {}),
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
       domainNames: props.domainNames,
@@ -196,7 +200,10 @@ export class WebFrontend extends Construct {
       }]),
       ...(props.certificate ? [] : [{
         id: 'AwsSolutions-CFR4',
-        reason: 'Without a custom domain CloudFront serves its own *.cloudfront.net certificate, which cannot be pinned to TLS 1.2; with domainNames and certificate the distribution requires TLS 1.2 (2021 policy).',
+        reason: 'Without a custom domain the distribution serves CloudFront\'s default *.cloudfront.net certificate, whose security policy '
+          + 'is TLSv1 and cannot be changed (Amazon CloudFront Developer Guide, "Supported protocols and ciphers between viewers and CloudFront": '
+          + 'https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html). '
+          + 'With domainNames and certificate the distribution requires TLSv1.2_2021.',
       }]),
     ]);
 

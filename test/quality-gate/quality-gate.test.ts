@@ -113,7 +113,7 @@ describe('QualityGate', () => {
     test('grantRegisterModelPackage allows registering versions in this group only, tagging them only on creation', () => {
       expect(statementsAfter((g, r) => g.grantRegisterModelPackage(r))).toEqual([
         {
-          actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+          actions: ['sagemaker:DescribeModelPackageGroup'],
           resources: [':model-package-group/abalonemodelpackagegroup', ':model-package-group/AbaloneModelPackageGroup'],
           condition: undefined,
         },
@@ -139,13 +139,49 @@ describe('QualityGate', () => {
       });
     });
 
-    test('grantReadModelPackages allows describing the group and its versions', () => {
-      const [statement] = statementsAfter((g, r) => g.grantReadModelPackages(r), { modelPackageGroupName: 'abalone' });
-      expect(statement).toEqual({
-        actions: ['sagemaker:DescribeModelPackageGroup', 'sagemaker:DescribeModelPackage'],
-        resources: [':model-package-group/abalone', ':model-package/abalone/*'],
-        condition: undefined,
-      });
+    // The resource types each action applies to, from the Service Authorization Reference for Amazon SageMaker
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html); AddTags
+    // lists many more, of which these two matter here.
+    const RESOURCE_TYPES: { [action: string]: string[] } = {
+      'sagemaker:CreateModelPackage': ['model-package'],
+      'sagemaker:DescribeModelPackage': ['model-package'],
+      'sagemaker:UpdateModelPackage': ['model-package'],
+      'sagemaker:DescribeModelPackageGroup': ['model-package-group'],
+      'sagemaker:AddTags': ['model-package', 'model-package-group'],
+    };
+    const grants: Array<[string, (gate: QualityGate, role: iam.Role) => void]> = [
+      ['grantRegisterModelPackage', (g, r) => g.grantRegisterModelPackage(r)],
+      ['grantReadModelPackages', (g, r) => g.grantReadModelPackages(r)],
+      ['grantApproveModelPackages', (g, r) => g.grantApproveModelPackages(r)],
+    ];
+    const resourceType = (tail: string) => /^:([a-z-]+)\//.exec(tail)?.[1];
+
+    test.each(grants)('%s grants each action only on resource types it applies to', (_name, grant) => {
+      const misplaced = statementsAfter(grant).flatMap((s: { actions: string[]; resources: string[] }) =>
+        s.actions.flatMap((action) => s.resources
+          .filter((tail) => !(RESOURCE_TYPES[action] ?? []).includes(resourceType(tail)!))
+          .map((tail) => `${action} on ${tail}`)));
+      expect(misplaced).toEqual([]);
+    });
+
+    test('CreateModelPackage is never granted on a model package group ARN, where it does not apply', () => {
+      for (const [, grant] of grants) {
+        for (const s of statementsAfter(grant)) {
+          if (!s.actions.includes('sagemaker:CreateModelPackage')) continue;
+          expect(s.resources.filter((tail: string) => tail.startsWith(':model-package-group/'))).toEqual([]);
+          expect(s.resources.length).toBeGreaterThan(0);
+        }
+      }
+      const register = statementsAfter((g, r) => g.grantRegisterModelPackage(r))
+        .filter((s: { actions: string[] }) => s.actions.includes('sagemaker:CreateModelPackage'));
+      expect(register.flatMap((s: { resources: string[] }) => s.resources)).toEqual([':model-package/abalonemodelpackagegroup/*', ':model-package/AbaloneModelPackageGroup/*']);
+    });
+
+    test('grantReadModelPackages allows describing the group and its versions, each on its own ARN', () => {
+      expect(statementsAfter((g, r) => g.grantReadModelPackages(r), { modelPackageGroupName: 'abalone' })).toEqual([
+        { actions: ['sagemaker:DescribeModelPackageGroup'], resources: [':model-package-group/abalone'], condition: undefined },
+        { actions: ['sagemaker:DescribeModelPackage'], resources: [':model-package/abalone/*'], condition: undefined },
+      ]);
     });
   });
 

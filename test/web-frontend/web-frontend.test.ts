@@ -1,5 +1,5 @@
 import { App, Fn, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { WebFrontend, WebFrontendProps } from '../../src/web-frontend';
@@ -18,6 +18,13 @@ function distributionConfig(template: Template): any {
   const distributions = Object.values(template.findResources('AWS::CloudFront::Distribution'));
   expect(distributions).toHaveLength(1);
   return (distributions[0] as any).Properties.DistributionConfig;
+}
+
+/** The props the distribution was created with, as aws-cdk-lib's construct metadata records them. */
+function distributionProps(web: WebFrontend): { [prop: string]: unknown } {
+  const entry = web.distribution.node.metadata.find((m) => m.type === 'aws:cdk:analytics:construct');
+  expect(entry).toBeDefined();
+  return entry!.data;
 }
 
 describe('WebFrontend secure defaults', () => {
@@ -53,6 +60,16 @@ describe('WebFrontend secure defaults', () => {
     expect(config.HttpVersion).toBe('http2and3');
     expect(config.Logging).toEqual({ Bucket: { 'Fn::GetAtt': [expect.stringMatching(/LogBucket/), 'RegionalDomainName'] }, Prefix: 'cloudfront/' });
     expect(config.DefaultRootObject).toBe('index.html');
+  });
+
+  test('uses CloudFront\'s default certificate and sets no security policy, which would have no effect on it', () => {
+    const config = distributionConfig(template);
+    expect(config.ViewerCertificate).toBeUndefined();
+    // aws-cdk-lib records the props a construct was given when additional metadata collection is on.
+    const app = new App({ context: { '@aws-cdk/core:enableAdditionalMetadataCollection': true } });
+    const recorded = distributionProps(new WebFrontend(new Stack(app, 'Props'), 'Web', { apiUrl: API_URL }));
+    expect(recorded).toHaveProperty('priceClass', 'PriceClass_100');
+    expect(recorded).not.toHaveProperty('minimumProtocolVersion');
   });
 
   test('client-side routes fall back to index.html', () => {
@@ -135,6 +152,7 @@ describe('WebFrontend options', () => {
     const config = distributionConfig(template);
     expect(config.Aliases).toEqual(['abalone.example.com']);
     expect(config.ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.not(Match.stringLikeRegexp('^AwsSolutions-')))).toEqual([]);
     expect(config.WebACLId).toBe('arn:aws:wafv2:us-east-1:111111111111:global/webacl/abalone/123');
     expect(config.PriceClass).toBe('PriceClass_All');
     expect(nagFindings(stack)).toEqual([]);
