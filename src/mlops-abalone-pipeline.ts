@@ -1,9 +1,9 @@
-import { Aws, Lazy, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DataIngest } from './data-ingest';
-import { ApiAuthorization, ModelServing } from './model-serving';
+import { ApiAuthorization, EndpointTrafficRouting, ModelServing } from './model-serving';
 import { PropsValidator } from './private/validation';
 import { QualityGate } from './quality-gate';
 import { ReleasePipeline, ReleasePipelineCiCommands, ReleasePipelineCodeSource } from './release-pipeline';
@@ -159,6 +159,22 @@ export interface MlopsAbalonePipelineProps {
   readonly endpointMaxCapacity?: number;
 
   /**
+   * The final baking period of a blue/green endpoint update: with all traffic on the new fleet, the rollback
+   * alarms are watched this long and the old fleet is kept to roll back to. At least 5 minutes (the alarms' detection
+   * time); with a canary, both bakes together at most 20 minutes.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly endpointDeploymentBakeTime?: Duration;
+
+  /**
+   * How a blue/green endpoint update shifts traffic to the new fleet: all at once, or a canary first.
+   *
+   * @default EndpointTrafficRouting.allAtOnce()
+   */
+  readonly endpointTrafficRouting?: EndpointTrafficRouting;
+
+  /**
    * Who may call the prediction API.
    *
    * @default ApiAuthorization.NONE - open to anyone who can reach it (throttled), so the web app works;
@@ -298,6 +314,8 @@ export class MlopsAbalonePipeline extends Construct {
       endpointInstanceType: props.endpointInstanceType,
       endpointInstanceCount: props.endpointInstanceCount,
       endpointMaxCapacity: props.endpointMaxCapacity,
+      endpointDeploymentBakeTime: props.endpointDeploymentBakeTime,
+      endpointTrafficRouting: props.endpointTrafficRouting,
       allowedOrigins: [this.webFrontend.siteUrl],
       authorization: props.apiAuthorization,
       feedback: props.feedback,

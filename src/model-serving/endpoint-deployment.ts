@@ -1,4 +1,4 @@
-import { ArnFormat, CustomResource, Duration, Fn, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,9 +11,17 @@ import { CleanupCompleteFunction } from './cleanup-complete-function';
 import { CleanupFunction } from './cleanup-function';
 import { DeployFunction } from './deploy-function';
 import { inferenceRepositoryArns } from './images';
-import { AutoScalingConfig, DEPLOY_CONFIG_ENV, DeployConfig } from '../contracts/endpoint-deploy-config';
-import { ENDPOINT_NAME, namePrefixFor, SAGEMAKER_NAME, scalableResourceId, VARIANT_NAME } from '../contracts/endpoint-names';
+import {
+  AutoScalingConfig,
+  BLUE_GREEN_LIMITS,
+  DEPLOY_CONFIG_ENV,
+  DeployConfig,
+  totalWaitSeconds,
+  TrafficRoutingSettings,
+} from '../contracts/endpoint-deploy-config';
+import { ENDPOINT_NAME, namePrefixFor, SAGEMAKER_NAME, VARIANT_NAME } from '../contracts/endpoint-names';
 import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
+import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
 
 /** Properties of {@link EndpointDeployment}. */
@@ -116,16 +124,109 @@ export interface EndpointDeploymentProps {
   readonly rollbackLatencyThreshold?: Duration;
 
   /**
-   * How long an update watches the rollback alarms after shifting traffic, before it removes the old fleet.
+   * The final baking period of a blue/green update: with all traffic on the new fleet, SageMaker watches the
+   * rollback alarms this long and keeps the old fleet to roll back to; then it terminates the old fleet.
+   *
+   * At least 5 minutes, the time the alarms need to fire (2 one-minute periods plus about 3 minutes for SageMaker's
+   * metrics to reach CloudWatch and be evaluated). With a canary, its bake and this one together are at most
+   * 20 minutes, so that an update in flight ends in time for the endpoint to be deleted with its stack.
    *
    * @default Duration.minutes(5)
    */
   readonly deploymentBakeTime?: Duration;
+
+  /**
+   * How a blue/green update shifts traffic to the new fleet: all at once, or a canary first.
+   *
+   * @default EndpointTrafficRouting.allAtOnce()
+   */
+  readonly trafficRouting?: EndpointTrafficRouting;
+}
+
+/** Options of {@link EndpointTrafficRouting.canary}. */
+export interface CanaryTrafficRoutingOptions {
+  /**
+   * Percentage of the endpoint's capacity that takes traffic first: a whole number from 1 to 50 (SageMaker's
+   * `CanarySize` of type `CAPACITY_PERCENT` is at most half the variant).
+   *
+   * @default 50 - one instance of the default two
+   */
+  readonly percent?: number;
+
+  /**
+   * How long the canary alone takes traffic, with the rollback alarms watched, before the rest of the traffic
+   * moves: 0 seconds to 1 hour. The alarms need about 5 minutes to fire; a shorter canary bake still rolls back
+   * on what they see during the final bake (`deploymentBakeTime`).
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly bakeTime?: Duration;
+}
+
+/**
+ * How a blue/green endpoint update shifts traffic from the old fleet to the new one
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html).
+ */
+export class EndpointTrafficRouting {
+  /**
+   * All traffic moves to the new fleet at once; the final bake (`deploymentBakeTime`) then watches the alarms.
+   */
+  public static allAtOnce(): EndpointTrafficRouting {
+    return new EndpointTrafficRouting('ALL_AT_ONCE');
+  }
+
+  /**
+   * A canary share of the capacity takes traffic first and bakes; then the rest moves, followed by the final bake
+   * (`deploymentBakeTime`). The old fleet is billed during both bakes.
+   */
+  public static canary(options: CanaryTrafficRoutingOptions = {}): EndpointTrafficRouting {
+    return new EndpointTrafficRouting('CANARY', options.percent ?? 50, options.bakeTime ?? Duration.minutes(5));
+  }
+
+  private constructor(
+    /** `ALL_AT_ONCE` or `CANARY`, as SageMaker names the traffic routing type. */
+    public readonly type: string,
+    /** With a canary: percentage of the capacity that takes traffic first. */
+    public readonly canaryPercent?: number,
+    /** With a canary: how long it bakes before the rest of the traffic moves. */
+    public readonly canaryBakeTime?: Duration,
+  ) {}
 }
 
 const DEFAULT_INSTANCE_TYPE = 'ml.m5.large';
 const DATA_CAPTURE_PREFIX = 'data-capture/';
-const TERMINATION_WAIT_SECONDS = 120;
+
+// How long the rollback alarms need to fire. They evaluate 1-minute periods and alarm after 2 breaching ones. SageMaker
+// publishes endpoint invocation metrics once a minute
+// (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html), so a minute's data point exists
+// only after that minute; CloudWatch then ingests it and evaluates the alarm once a minute. METRIC_DELAY_SECONDS
+// assumes up to 3 minutes for those steps together (an assumption: no AWS page gives a figure), so a baking period
+// must be at least 2 × 60 s + 180 s = 5 minutes for an error that starts as traffic shifts to trip an alarm in time.
+const ALARM_PERIOD = Duration.minutes(1);
+const ALARM_EVALUATION_PERIODS = 2;
+const METRIC_DELAY_SECONDS = 180;
+const ALARM_DETECTION_SECONDS = ALARM_EVALUATION_PERIODS * ALARM_PERIOD.toSeconds() + METRIC_DELAY_SECONDS;
+
+// The CDK Provider's totalTimeout is at most 1 hour, and CloudFormation fails a custom resource that has not answered
+// within ServiceTimeout, 1-3600 s (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.custom_resources.Provider.html,
+// https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_cloudformation.CfnCustomResourceProps.html). The clean-up
+// gives up after 50 minutes, so that it reports its own timeout (and the polls' run time still fits in the hour).
+const CLEANUP_TIMEOUT = Duration.minutes(50);
+const CLEANUP_QUERY_INTERVAL = Duration.seconds(30);
+const CLEANUP_SERVICE_TIMEOUT = Duration.hours(1);
+
+// Time budget of an update, so that the endpoint can be deleted with its stack inside CLEANUP_TIMEOUT. SageMaker
+// refuses DeleteEndpoint while an update runs and has no API to stop one (see cleanup.ts), so the clean-up waits for
+// an update in flight: the new fleet's provisioning and the waits (MaximumExecutionTimeoutInSeconds bounds both: it
+// is set to the waits + FLEET_PROVISIONING_SECONDS), then a rollback or the old fleet's termination and DeleteEndpoint
+// itself (TEARDOWN_SECONDS), with a margin. That leaves MAX_UPDATE_WAIT_SECONDS = 50 - 15 - 10 - 5 = 20 minutes for
+// the bakes. Only what SageMaker itself keeps busy for longer (a create stuck in Creating can take about an hour to
+// fail; a deployment that overruns its MaximumExecutionTimeoutInSeconds) outlasts it: a retried stack delete then
+// resumes the clean-up (see the README).
+const FLEET_PROVISIONING_SECONDS = 900;
+const TEARDOWN_SECONDS = 600;
+const CLEANUP_MARGIN_SECONDS = 300;
+const MAX_UPDATE_WAIT_SECONDS = CLEANUP_TIMEOUT.toSeconds() - FLEET_PROVISIONING_SECONDS - TEARDOWN_SECONDS - CLEANUP_MARGIN_SECONDS;
 const SLR_NAME = 'AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint';
 const SLR_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';
 
@@ -171,6 +272,7 @@ export class EndpointDeployment extends Construct {
     const errorThreshold = props.rollbackErrorThreshold ?? 1;
     const latency = props.rollbackLatencyThreshold ?? Duration.seconds(1);
     const bakeTime = props.deploymentBakeTime ?? Duration.minutes(5);
+    const routing = props.trafficRouting ?? EndpointTrafficRouting.allAtOnce();
 
     const v = new PropsValidator('EndpointDeployment')
       .check(props.endpointName === undefined || !Token.isUnresolved(props.endpointName), 'endpointName', props.endpointName,
@@ -195,7 +297,8 @@ export class EndpointDeployment extends Construct {
         'it only applies with dataCaptureBucket; set dataCaptureBucket too')
       .number('rollbackErrorThreshold', props.rollbackErrorThreshold, { min: 1, integer: true })
       .number('rollbackLatencyThreshold', props.rollbackLatencyThreshold?.toMilliseconds(), { min: 1 })
-      .number('deploymentBakeTime', props.deploymentBakeTime?.toSeconds(), { min: 0, max: 3600, integer: true });
+      .number('deploymentBakeTime', props.deploymentBakeTime?.toSeconds({ integral: false }), { min: 0, max: BLUE_GREEN_LIMITS.maxWaitSeconds, integer: true });
+    validateTrafficTiming(v, bakeTime, routing, instanceCount);
     if (!autoScaling) {
       v.check(props.minCapacity === undefined, 'minCapacity', props.minCapacity, 'it only applies with autoScaling')
         .check(props.maxCapacity === undefined, 'maxCapacity', props.maxCapacity, 'it only applies with autoScaling')
@@ -213,32 +316,48 @@ export class EndpointDeployment extends Construct {
     const configArns = sagemakerArn('endpoint-config', `${namePrefix}*`);
     const packageArns = modelPackageArnPattern(props.modelPackageGroupArn);
     const scalableTargets = stack.formatArn({ service: 'application-autoscaling', resource: 'scalable-target', resourceName: '*' });
-    const targetTrackingAlarms = stack.formatArn({
+    // Before RegisterScalableTarget, PutScalingPolicy and DeregisterScalableTarget proceed, Application Auto Scaling
+    // checks that the caller may use CloudWatch alarms by calling DescribeAlarms (MaxRecords=1) and PutMetricAlarm /
+    // DeleteAlarms with an empty alarm name, and fails the request if one is denied
+    // (https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html). Those
+    // probes name no alarm of ours: DeleteAlarms is authorized against `alarm:` (nothing after the colon; reported in
+    // aws-samples/amazon-cloudwatch-auto-alarms#18), DescribeAlarms without names against `alarm:*` (#1 there). No
+    // name pattern can match them; the whole alarm namespace of this account and Region does, since `*` also matches
+    // zero characters. That is narrower than the `*` of the guide's SageMaker example
+    // (https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html):
+    // no other Region, no other CloudWatch resource type. The target-tracking alarms themselves are created and
+    // deleted by Application Auto Scaling's service-linked role, not by the caller.
+    const scalingProbeAlarms = stack.formatArn({
       service: 'cloudwatch',
       resource: 'alarm',
-      resourceName: `TargetTracking-${scalableResourceId(this.endpointName)}-*`,
+      resourceName: '*',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const scalingPermissionProbes = () => new iam.PolicyStatement({
+      sid: 'ScalingPermissionProbes',
+      actions: ['cloudwatch:DeleteAlarms', 'cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+      resources: [scalingProbeAlarms],
     });
 
     // Rollback alarms: on the variant, so they see the new fleet once traffic shifts to it.
     const dimensionsMap = { EndpointName: this.endpointName, VariantName: VARIANT_NAME };
     const errorsAlarm = new cloudwatch.Alarm(this, 'Invocation5XXErrorsAlarm', {
       alarmDescription: `Server errors on SageMaker endpoint ${this.endpointName}; rolls a deployment back`,
-      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors', dimensionsMap, statistic: 'Sum', period: Duration.minutes(1) }),
+      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors', dimensionsMap, statistic: 'Sum', period: ALARM_PERIOD }),
       threshold: errorThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
+      evaluationPeriods: ALARM_EVALUATION_PERIODS,
+      datapointsToAlarm: ALARM_EVALUATION_PERIODS,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const latencyAlarm = new cloudwatch.Alarm(this, 'ModelLatencyAlarm', {
       alarmDescription: `Model latency on SageMaker endpoint ${this.endpointName}; rolls a deployment back`,
       // ModelLatency is in microseconds.
-      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, statistic: 'Average', period: Duration.minutes(1) }),
+      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, statistic: 'Average', period: ALARM_PERIOD }),
       threshold: latency.toMilliseconds() * 1000,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
+      evaluationPeriods: ALARM_EVALUATION_PERIODS,
+      datapointsToAlarm: ALARM_EVALUATION_PERIODS,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.rollbackAlarms = [errorsAlarm, latencyAlarm];
@@ -304,6 +423,10 @@ export class EndpointDeployment extends Construct {
       scaleInCooldownSeconds: 300,
       scaleOutCooldownSeconds: 60,
     } : undefined;
+    const trafficRouting: TrafficRoutingSettings = routing.type === 'CANARY'
+      ? { type: 'CANARY', canaryPercent: routing.canaryPercent!, canaryBakeSeconds: routing.canaryBakeTime!.toSeconds() }
+      : { type: 'ALL_AT_ONCE' };
+    const timing = { trafficRouting, bakeSeconds: bakeTime.toSeconds() };
     const config: DeployConfig = {
       endpointName: this.endpointName,
       namePrefix,
@@ -315,10 +438,10 @@ export class EndpointDeployment extends Construct {
       volumeKmsKeyId: props.encryptionKey?.keyArn,
       dataCapture,
       rollbackAlarmNames: [errorsAlarm.alarmName, latencyAlarm.alarmName],
-      bakeSeconds: bakeTime.toSeconds(),
-      terminationWaitSeconds: TERMINATION_WAIT_SECONDS,
-      // Room for provisioning, the bake and the termination wait (SageMaker accepts 600-28800).
-      maxUpdateSeconds: Math.min(28800, Math.max(3600, bakeTime.toSeconds() + TERMINATION_WAIT_SECONDS + 1800)),
+      ...timing,
+      // SageMaker bounds the update by this (600-28800 s, larger than the waits): room for the new fleet to start,
+      // then the waits, and no more, so that the stack's delete can outwait an update in flight.
+      maxUpdateSeconds: Math.max(BLUE_GREEN_LIMITS.minExecutionTimeoutSeconds, totalWaitSeconds(timing) + FLEET_PROVISIONING_SECONDS),
     };
     this.deployEnvironment = { [DEPLOY_CONFIG_ENV]: stack.toJsonString(config) };
 
@@ -400,11 +523,7 @@ export class EndpointDeployment extends Construct {
         resources: [stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `aws-service-role/${SLR_SERVICE}/${SLR_NAME}` })],
         conditions: { StringLike: { 'iam:AWSServiceName': SLR_SERVICE } },
       }),
-      new iam.PolicyStatement({
-        sid: 'ScalingAlarms',
-        actions: ['cloudwatch:DeleteAlarms', 'cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
-        resources: [targetTrackingAlarms],
-      }),
+      scalingPermissionProbes(),
       new iam.PolicyStatement({
         sid: 'ReadRollbackAlarms',
         actions: ['cloudwatch:DescribeAlarms'],
@@ -465,10 +584,27 @@ export class EndpointDeployment extends Construct {
       actions: ['application-autoscaling:DescribeScalableTargets'],
       resources: ['*'],
     }));
+    // DeregisterScalableTarget (and DeleteEndpoint, which deregisters a target itself when its caller may) is validated
+    // like registration: CloudWatch's probes, and the target service's side, which the guide's SageMaker example grants
+    // as DescribeEndpoint, DescribeEndpointConfig and UpdateEndpointWeightsAndCapacities
+    // (https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html), here on
+    // this endpoint and its own configs only, as the deploy role has them.
+    cleanupRole.addToPrincipalPolicy(scalingPermissionProbes());
+    cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ScalingChecksEndpointConfigs',
+      actions: ['sagemaker:DescribeEndpointConfig'],
+      resources: [configArns],
+    }));
+    cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ScalingChecksEndpoint',
+      actions: ['sagemaker:UpdateEndpointWeightsAndCapacities'],
+      resources: [this.endpointArn],
+    }));
     const cleanupComplete = new CleanupCompleteFunction(this, 'CleanupCompleteFunction', {
       description: `Deletes SageMaker endpoint ${this.endpointName}, its configs, models and scalable target`,
       role: cleanupRole,
-      timeout: Duration.minutes(5),
+      // One short step per poll; the Provider's budget counts the polls' run time too.
+      timeout: Duration.minutes(2),
       memorySize: 256,
       logGroup: this.functionLogs('CleanupCompleteLogs', cleanupRole),
     });
@@ -483,15 +619,17 @@ export class EndpointDeployment extends Construct {
     const provider = new cr.Provider(this, 'CleanupProvider', {
       onEventHandler: cleanupEvent,
       isCompleteHandler: cleanupComplete,
-      queryInterval: Duration.seconds(30),
-      // An update in flight (bake + termination wait) must end before the endpoint can be deleted.
-      totalTimeout: Duration.hours(2),
+      queryInterval: CLEANUP_QUERY_INTERVAL,
+      // An update in flight must end before the endpoint can be deleted: the deploy bounds its length to fit in here.
+      totalTimeout: CLEANUP_TIMEOUT,
       logGroup: new logs.LogGroup(this, 'CleanupProviderLogs', { retention: logs.RetentionDays.THREE_MONTHS }),
     });
     const cleanup = new CustomResource(this, 'Cleanup', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::SageMakerEndpointCleanup',
       properties: { EndpointName: this.endpointName, NamePrefix: namePrefix },
+      // CloudFormation's own limit (1-3600 s), written out; the Provider answers (or times out) before it.
+      serviceTimeout: CLEANUP_SERVICE_TIMEOUT,
     });
     // Deleted first on stack delete: an update still in flight may need the model role and the alarms.
     cleanup.node.addDependency(modelRole, errorsAlarm, latencyAlarm);
@@ -506,7 +644,7 @@ export class EndpointDeployment extends Construct {
       configArns,
       packageArns,
       scalableTargets,
-      targetTrackingAlarms,
+      scalingProbeAlarms,
       endpointLogGroup,
       artifactBucket: props.artifactBucket,
       dataCaptureBucket: props.dataCaptureBucket,
@@ -549,7 +687,7 @@ export class EndpointDeployment extends Construct {
     configArns: string;
     packageArns: string;
     scalableTargets: string;
-    targetTrackingAlarms: string;
+    scalingProbeAlarms: string;
     endpointLogGroup: string;
     artifactBucket: s3.IBucket;
     dataCaptureBucket?: s3.IBucket;
@@ -566,6 +704,14 @@ export class EndpointDeployment extends Construct {
       id: 'AwsSolutions-IAM5',
       reason: 'Application Auto Scaling authorizes these calls against scalable-target/* (target ids are generated); a condition limits them to the sagemaker namespace.',
       appliesTo: [res(r.scalableTargets)],
+    };
+    const scalingProbes: NagAcknowledgement = {
+      id: 'AwsSolutions-IAM5',
+      reason: 'Application Auto Scaling validates the caller of RegisterScalableTarget, PutScalingPolicy and DeregisterScalableTarget with '
+        + 'CloudWatch probes that name no alarm (DescribeAlarms on alarm:*, PutMetricAlarm and DeleteAlarms on alarm: with an empty name) '
+        + 'and fails the call if they are denied; only the alarm namespace of this account and Region matches them. The target-tracking '
+        + 'alarms themselves are managed by its service-linked role.',
+      appliesTo: [res(r.scalingProbeAlarms)],
     };
 
     acknowledgeNag(r.modelRole, [
@@ -609,11 +755,7 @@ export class EndpointDeployment extends Construct {
         reason: 'Model package versions are registered in the group at run time; access is limited to that group\'s packages, and approval to setting Approved.',
         appliesTo: [res(r.packageArns)],
       },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason: 'Application Auto Scaling names target-tracking alarms TargetTracking-<resource id>-<random>; the pattern is limited to this endpoint\'s variant.',
-        appliesTo: [res(r.targetTrackingAlarms)],
-      },
+      scalingProbes,
     ];
     acknowledgeNag(r.deployRole, this.deployAcknowledgements, true);
 
@@ -625,6 +767,7 @@ export class EndpointDeployment extends Construct {
         reason: 'sagemaker:ListModels, ListEndpointConfigs and application-autoscaling:DescribeScalableTargets have no resource-level permissions.',
         appliesTo: ['Resource::*'],
       },
+      scalingProbes,
     ], true);
 
     // The custom resource Provider framework (functions, roles, waiter state machine) is generated by aws-cdk-lib.
@@ -647,10 +790,48 @@ export class EndpointDeployment extends Construct {
   }
 }
 
-/** A unique lower-case endpoint name from the construct path. */
+/**
+ * The waits of a blue/green update: the final bake must outlast the alarms' detection time (or SageMaker would
+ * terminate the old fleet before an alarm can roll back to it), the canary must be one SageMaker accepts, and all
+ * waits together must fit the clean-up's budget.
+ */
+function validateTrafficTiming(v: PropsValidator, bakeTime: Duration, routing: EndpointTrafficRouting, instanceCount: number): void {
+  const bake = bakeTime.toSeconds({ integral: false });
+  if (Token.isUnresolved(bake)) return;
+  v.check(bake >= ALARM_DETECTION_SECONDS, 'deploymentBakeTime', bake,
+    `it must be at least ${ALARM_DETECTION_SECONDS} seconds: the rollback alarms need ${ALARM_EVALUATION_PERIODS} periods of `
+    + `${ALARM_PERIOD.toSeconds()} s plus about ${METRIC_DELAY_SECONDS} s for the endpoint's metrics to reach CloudWatch before they `
+    + 'fire, and SageMaker keeps the old fleet to roll back to only this long');
+  let canaryBake = 0;
+  if (routing.type === 'CANARY') {
+    const percent = routing.canaryPercent!;
+    canaryBake = routing.canaryBakeTime!.toSeconds({ integral: false });
+    const described = `canary ${percent}% for ${canaryBake} s`;
+    v.check(Number.isInteger(percent) && percent >= BLUE_GREEN_LIMITS.minCanaryPercent && percent <= BLUE_GREEN_LIMITS.maxCanaryPercent,
+      'trafficRouting', described,
+      `its percent must be a whole number from ${BLUE_GREEN_LIMITS.minCanaryPercent} to ${BLUE_GREEN_LIMITS.maxCanaryPercent} `
+      + '(SageMaker\'s canary is at most half the variant\'s capacity)')
+      .check(Number.isInteger(canaryBake) && canaryBake >= 0 && canaryBake <= BLUE_GREEN_LIMITS.maxWaitSeconds, 'trafficRouting', described,
+        `its bakeTime must be whole seconds from 0 to ${BLUE_GREEN_LIMITS.maxWaitSeconds}`)
+      .check(Token.isUnresolved(instanceCount) || instanceCount >= 2, 'trafficRouting', described,
+        'a canary needs at least 2 instances (endpointInstanceCount), so that it is at least one instance and at most half of them');
+  }
+  const waits = canaryBake + bake;
+  v.check(waits <= MAX_UPDATE_WAIT_SECONDS, 'deploymentBakeTime', bake,
+    `${routing.type === 'CANARY' ? `with the canary's bake of ${canaryBake} s, ` : ''}an update would wait ${waits} s in all; `
+    + `at most ${MAX_UPDATE_WAIT_SECONDS} s are allowed, so that an update in flight ends in time for the endpoint to be deleted `
+    + 'with its stack (SageMaker refuses to delete an endpoint while it updates, and a custom resource waits at most an hour)');
+}
+
+/**
+ * A unique lower-case endpoint name of whole words from the stack name and construct path, short enough that
+ * {@link namePrefixFor} keeps it whole: its length leaves room for the suffix the deploy logic adds to model and
+ * endpoint config names.
+ */
 function defaultEndpointName(scope: Construct): string {
-  const unique = Names.uniqueResourceName(scope, { maxLength: 40, separator: '-' }).toLowerCase();
-  return unique.replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  // The longest name that namePrefixFor keeps whole, given SageMaker's longest name (63 characters).
+  const maxLength = namePrefixFor('x'.repeat(63)).length - 1;
+  return generatePhysicalName(scope, { maxLength, lowerCase: true });
 }
 
 /** `arn:…:model-package/<group>/*` from the group ARN, which (unlike a given name) has SageMaker's lower case. */

@@ -9,13 +9,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { EndpointDeployment, EndpointDeploymentProps } from './endpoint-deployment';
+import { EndpointDeployment, EndpointDeploymentProps, EndpointTrafficRouting } from './endpoint-deployment';
 import { PredictFunction } from './predict-function';
 import { PREDICT_FUNCTION_ENV, PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from '../contracts/predict-function';
 import { FEEDBACK_REQUEST_SCHEMA, PREDICTION_REQUEST_SCHEMA } from '../contracts/prediction-api';
 import { acknowledgeNag } from '../private/nag';
 import { PropsValidator } from '../private/validation';
 import { IModelDeploymentTarget } from '../release-pipeline/release-pipeline';
+
+// The endpoint's traffic routing is part of ModelServing's props.
+export { EndpointTrafficRouting } from './endpoint-deployment';
+export type { CanaryTrafficRoutingOptions } from './endpoint-deployment';
 
 /**
  * Who may call the prediction API.
@@ -137,11 +141,24 @@ export interface ModelServingProps {
   readonly endpointRollbackLatencyThreshold?: Duration;
 
   /**
-   * How long an endpoint update watches the rollback alarms before it removes the old fleet.
+   * The final baking period of a blue/green endpoint update: with all traffic on the new fleet, SageMaker watches
+   * the rollback alarms this long and keeps the old fleet to roll back to; then it terminates the old fleet.
+   *
+   * At least 5 minutes, the time the alarms need to fire (2 one-minute periods plus about 3 minutes for SageMaker's
+   * metrics to reach CloudWatch and be evaluated). With a canary, its bake and this one together are at most
+   * 20 minutes, so that an update in flight ends in time for the endpoint to be deleted with its stack.
    *
    * @default Duration.minutes(5)
    */
   readonly endpointDeploymentBakeTime?: Duration;
+
+  /**
+   * How a blue/green endpoint update shifts traffic to the new fleet: all at once, or a canary first
+   * (`EndpointTrafficRouting.canary({ percent, bakeTime })`).
+   *
+   * @default EndpointTrafficRouting.allAtOnce()
+   */
+  readonly endpointTrafficRouting?: EndpointTrafficRouting;
 
   /**
    * Origins of web pages allowed to call the API from a browser, e.g. `['https://d1234.cloudfront.net']`
@@ -245,16 +262,17 @@ const PASS_THROUGH_NAMES: { [deployName: string]: string } = {
   rollbackErrorThreshold: 'endpointRollbackErrorThreshold',
   rollbackLatencyThreshold: 'endpointRollbackLatencyThreshold',
   deploymentBakeTime: 'endpointDeploymentBakeTime',
+  trafficRouting: 'endpointTrafficRouting',
 };
 
 /**
  * The model in production: a SageMaker real-time endpoint that the deploy function keeps on the latest
  * approved model package, behind a REST API (`POST /predictions`, `POST /predictions/{id}/feedback`).
  *
- * The API validates each body against the prediction contract's JSON schema at the gateway and again in the
- * function, which converts human units to the dataset's scale, invokes the endpoint and answers with the
- * rings, the age and the model version. It is regional, throttled, access-logged and traced; every answer,
- * including the gateway's own errors, carries CORS headers for the allowed origins.
+ * The function validates each body against the prediction contract's JSON schema (a 400 names each field),
+ * converts human units to the dataset's scale, invokes the endpoint and answers with the rings, the age and
+ * the model version. It is regional, throttled, access-logged and traced; every answer, including the
+ * gateway's own errors, is JSON and carries CORS headers for the allowed origins.
  */
 export class ModelServing extends Construct implements IModelDeploymentTarget {
   /** Name of the SageMaker endpoint (stable across deployments). */
@@ -334,6 +352,7 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
       rollbackErrorThreshold: props.endpointRollbackErrorThreshold,
       rollbackLatencyThreshold: props.endpointRollbackLatencyThreshold,
       deploymentBakeTime: props.endpointDeploymentBakeTime,
+      trafficRouting: props.endpointTrafficRouting,
       encryptionKey: props.encryptionKey,
     });
     this.endpointName = deployment.endpointName;
@@ -434,7 +453,11 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
     this.api = api;
     this.apiUrl = api.url;
 
-    const validator = api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true });
+    // Bodies are validated by the function, against the same schema, so that a 400 names each field as local mode
+    // does: API Gateway's body validation answers before the function with one message it cannot put in valid JSON
+    // (gateway responses only substitute variables). The gateway still checks request parameters.
+    const validator = api.addRequestValidator('ParameterValidator', { validateRequestBody: false, validateRequestParameters: true });
+    // The models document the contract in the API's exported definition; the function enforces them.
     const predictionModel = api.addModel('PredictionRequestModel', {
       contentType: 'application/json',
       description: 'One abalone in human units, or { instances: [...] }',
@@ -512,8 +535,8 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
   }
 
   /**
-   * Errors API Gateway answers itself (failed validation, throttling, denied access, timeouts) in the
-   * contract's shape, with the CORS header: without it, a browser reports a CORS failure instead.
+   * Errors API Gateway answers itself (missing parameters, throttling, denied access, oversized payloads,
+   * timeouts) in the contract's shape, with the CORS header: without it, a browser reports a CORS failure instead.
    */
   private addGatewayResponses(allowedOrigins: string[]): void {
     const headers: { [name: string]: string } = {};
@@ -527,20 +550,24 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
       headers.Vary = "'Origin'";
     }
     const responseHeaders = Object.keys(headers).length > 0 ? headers : undefined;
-    this.api.addGatewayResponse('BadRequestBody', {
-      type: apigateway.ResponseType.BAD_REQUEST_BODY,
+    // Gateway response templates are not run by VTL, only substituted, so nothing can be escaped there. The one
+    // variable used is $context.error.messageString, which API Gateway gives already quoted and which therefore
+    // stands unquoted (API Gateway Developer Guide, "x-amazon-apigateway-gateway-responses.responseTemplates",
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-gateway-responses.responseTemplates.html).
+    // $context.error.validationErrorString is not quoted and holds quotes: it must never appear here.
+    const message = '$context.error.messageString';
+    // A 400 carries `errors`, like the function's; the parameter validator is the only 400 the gateway makes.
+    this.api.addGatewayResponse('BadRequestParameters', {
+      type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
       statusCode: '400',
       responseHeaders,
-      templates: {
-        'application/json': '{"message":"The request body does not match the prediction API contract.",'
-          + '"errors":[{"field":"body","message":"$context.error.validationErrorString"}]}',
-      },
+      templates: { 'application/json': `{"message":"The request has an invalid field.","errors":[{"field":"parameters","message":${message}}]}` },
     });
     for (const [id, type] of [['Default4xx', apigateway.ResponseType.DEFAULT_4XX], ['Default5xx', apigateway.ResponseType.DEFAULT_5XX]] as const) {
       this.api.addGatewayResponse(id, {
         type,
         responseHeaders,
-        templates: { 'application/json': '{"message":$context.error.messageString}' },
+        templates: { 'application/json': `{"message":${message}}` },
       });
     }
   }
@@ -594,6 +621,12 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
         ]);
       }
     }
+    acknowledgeNag(api, [{
+      id: 'AwsSolutions-APIG2',
+      reason: 'Request parameters are validated by API Gateway; request bodies by the predict function, against the same JSON schema '
+        + '(src/contracts/prediction-api.ts), so that a 400 names each field (errors: [{field, message}]) as local mode does. '
+        + 'API Gateway\'s body validation would answer first, with one message that gateway responses (substitution only) cannot put into valid JSON.',
+    }]);
     if (!hasWebAcl) {
       acknowledgeNag(api.deploymentStage, [{
         id: 'AwsSolutions-APIG3',

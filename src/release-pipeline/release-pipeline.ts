@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -18,6 +18,7 @@ import { ACTION_NAMESPACES, TRAIN_ACTION_CONFIG_ENV, TRAIN_OUTPUT_VARIABLES, Tra
 import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
 import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
 import { nagResource } from '../private/nag-format';
+import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
 import { EVALUATION_REPORT, PROCESSING_OUTPUTS, STEP_NAMES } from '../training-pipeline/definition/names';
@@ -267,7 +268,7 @@ export class ReleasePipeline extends Construct {
     const stack = Stack.of(this);
 
     // A literal name: the Train function's policy names the pipeline without a reference (which would be a cycle).
-    this.pipelineName = props.pipelineName ?? Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
+    this.pipelineName = props.pipelineName ?? generatePhysicalName(this, { maxLength: 100 });
     const pipelineArn = stack.formatArn({ service: 'codepipeline', resource: this.pipelineName });
 
     // Artifacts.
@@ -559,12 +560,13 @@ export class ReleasePipeline extends Construct {
         id: 'AwsSolutions-IAM5',
         reason: 'The endpoint\'s deploy permissions, granted by its grantDeploy: models and endpoint configs named at run time under the '
           + 'endpoint\'s prefix, versioned model packages of its group, Application Auto Scaling\'s scalable-target/* (sagemaker namespace by '
-          + 'condition) and target-tracking alarms named after the endpoint variant; the list calls have no resource-level permissions.',
+          + 'condition) and the alarm namespace of this account and Region, which Application Auto Scaling\'s permission probes (DescribeAlarms, '
+          + 'PutMetricAlarm and DeleteAlarms naming no alarm) need before it registers scaling; the list calls have no resource-level permissions.',
         appliesTo: [
           { regex: '/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:(model|endpoint-config)\\/[a-z0-9-]+\\*$/' },
           { regex: '/^Resource::.*:model-package\\/.*\\/\\*$/' },
           { regex: '/^Resource::arn:<AWS::Partition>:application-autoscaling:<AWS::Region>:<AWS::AccountId>:scalable-target\\/\\*$/' },
-          { regex: '/^Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:TargetTracking-endpoint\\/.+\\*$/' },
+          { regex: '/^Resource::arn:<AWS::Partition>:cloudwatch:[^:]+:[^:]+:alarm:\\*$/' },
         ],
       },
     ], true);

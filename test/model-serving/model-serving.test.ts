@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FEEDBACK_REQUEST_SCHEMA, PREDICTION_REQUEST_SCHEMA } from '../../src/contracts/prediction-api';
-import { ApiAuthorization, ModelServing, ModelServingProps } from '../../src/model-serving';
+import { ApiAuthorization, EndpointTrafficRouting, ModelServing, ModelServingProps } from '../../src/model-serving';
 import { compileSchema } from '../../src/model-serving/runtime/api/schema-validator';
 import { acknowledgeNag } from '../../src/private/nag';
 import { addNagChecks, nagFindings } from '../support/nag';
@@ -52,11 +52,9 @@ function postMethods(template: Template): any[] {
   return Object.values(template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } })).map((m: any) => m.Properties);
 }
 
-/** A gateway response body with its $context variables filled in as API Gateway would. */
-function renderGatewayTemplate(text: string): unknown {
-  return JSON.parse(text
-    .replace('$context.error.messageString', JSON.stringify('Missing Authentication Token'))
-    .replace('$context.error.validationErrorString', '[instance failed to match exactly one schema (matched 0 out of 2)]'));
+/** A gateway response body with its message filled in as API Gateway would (test/model-serving/api/gateway-responses.test.ts tries hostile values). */
+function renderGatewayTemplate(text: string, message = 'Missing Authentication Token'): unknown {
+  return JSON.parse(text.split('$context.error.messageString').join(JSON.stringify(message)));
 }
 
 describe('ModelServing secure defaults', () => {
@@ -64,6 +62,16 @@ describe('ModelServing secure defaults', () => {
 
   test('cdk-nag AwsSolutions: zero unacknowledged findings', () => {
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('request validation (APIG2) is acknowledged on the REST API alone, saying the function validates every body', () => {
+    const acknowledged = Object.entries(template.toJSON().Resources as Record<string, any>)
+      .filter(([, r]) => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []).some((a: any) => a.id === 'AwsSolutions-APIG2'));
+    expect(acknowledged.map(([, r]) => r.Type)).toEqual(['AWS::ApiGateway::RestApi']);
+    const [ack] = acknowledged[0][1].Metadata.cdk_nag.rules_to_suppress.filter((a: any) => a.id === 'AwsSolutions-APIG2');
+    expect(ack.reason).toMatch(/request bodies by the predict function, against the same JSON schema/);
+    expect(ack.reason).toMatch(/names each field/);
+    expect(ack.applies_to).toBeUndefined();
   });
 
   test('a regional REST API with a prod stage at apiUrl', () => {
@@ -102,8 +110,9 @@ describe('ModelServing secure defaults', () => {
     expect(template.toJSON().Resources[roleId].DeletionPolicy).toBe('Retain');
   });
 
-  test('both POST methods validate the body against a model, and the validator checks body and parameters', () => {
-    const { logicalId } = only(template, 'AWS::ApiGateway::RequestValidator', { Properties: { ValidateRequestBody: true, ValidateRequestParameters: true } });
+  test('both POST methods document the body with a model and leave its validation to the function; the gateway checks parameters', () => {
+    const { logicalId } = only(template, 'AWS::ApiGateway::RequestValidator', { Properties: { ValidateRequestBody: false, ValidateRequestParameters: true } });
+    template.resourceCountIs('AWS::ApiGateway::RequestValidator', 1);
     const methods = postMethods(template);
     expect(methods).toHaveLength(2);
     for (const method of methods) {
@@ -136,12 +145,14 @@ describe('ModelServing secure defaults', () => {
   });
 
   test('gateway-generated errors carry the allowed origin and the contract\'s error shape', () => {
-    const badBody = gatewayResponse(template, 'BAD_REQUEST_BODY');
-    expect(badBody.StatusCode).toBe('400');
-    expect(badBody.ResponseParameters).toEqual({ 'gatewayresponse.header.Access-Control-Allow-Origin': `'${ORIGIN}'` });
-    expect(renderGatewayTemplate(badBody.ResponseTemplates['application/json'])).toEqual({
-      message: 'The request body does not match the prediction API contract.',
-      errors: [{ field: 'body', message: '[instance failed to match exactly one schema (matched 0 out of 2)]' }],
+    // Bodies are not validated at the gateway, so there is no BAD_REQUEST_BODY answer to shape.
+    template.resourcePropertiesCountIs('AWS::ApiGateway::GatewayResponse', { ResponseType: 'BAD_REQUEST_BODY' }, 0);
+    const badParameters = gatewayResponse(template, 'BAD_REQUEST_PARAMETERS');
+    expect(badParameters.StatusCode).toBe('400');
+    expect(badParameters.ResponseParameters).toEqual({ 'gatewayresponse.header.Access-Control-Allow-Origin': `'${ORIGIN}'` });
+    expect(renderGatewayTemplate(badParameters.ResponseTemplates['application/json'], 'Missing required request parameters: [id]')).toEqual({
+      message: 'The request has an invalid field.',
+      errors: [{ field: 'parameters', message: 'Missing required request parameters: [id]' }],
     });
     for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
       const response = gatewayResponse(template, type);
@@ -210,7 +221,7 @@ describe('ModelServing CORS choices', () => {
   test('no allowed origins: no CORS headers anywhere, and no preflight methods', () => {
     const { stack, template } = build();
     expect(template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'OPTIONS' } })).toEqual({});
-    for (const type of ['BAD_REQUEST_BODY', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
+    for (const type of ['BAD_REQUEST_PARAMETERS', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
       expect(gatewayResponse(template, type).ResponseParameters).toBeUndefined();
     }
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ALLOWED_ORIGINS: '[]' }) } });
@@ -220,7 +231,7 @@ describe('ModelServing CORS choices', () => {
   test('several origins: the preflight picks the caller\'s origin from the list; gateway errors echo it with Vary', () => {
     const origins = [ORIGIN, 'http://localhost:5173'];
     const { template } = build({ allowedOrigins: origins });
-    for (const type of ['BAD_REQUEST_BODY', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
+    for (const type of ['BAD_REQUEST_PARAMETERS', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
       expect(gatewayResponse(template, type).ResponseParameters).toEqual({
         'gatewayresponse.header.Access-Control-Allow-Origin': 'method.request.header.Origin',
         'gatewayresponse.header.Vary': "'Origin'",
@@ -384,6 +395,18 @@ describe('ModelServing options', () => {
     expect(config).toContain('abalone-prod');
   });
 
+  test('the blue/green bake and a canary pass through to the deployment', () => {
+    const { template } = build({
+      endpointDeploymentBakeTime: Duration.minutes(8),
+      endpointTrafficRouting: EndpointTrafficRouting.canary({ percent: 20, bakeTime: Duration.minutes(4) }),
+    });
+    const deploy = only(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Deploys an approved model package') } }).resource.Properties;
+    const config = JSON.stringify(deploy.Environment.Variables);
+    expect(config).toContain('\\"trafficRouting\\":{\\"type\\":\\"CANARY\\",\\"canaryPercent\\":20,\\"canaryBakeSeconds\\":240}');
+    expect(config).toContain('\\"bakeSeconds\\":480');
+    expect(config).toContain(`\\"maxUpdateSeconds\\":${240 + 480 + 900}`);
+  });
+
   test('the default model package group ARN is in this account and Region, in lower case', () => {
     const { template } = build();
     const deployPolicy = JSON.stringify(template.toJSON());
@@ -412,6 +435,13 @@ describe('ModelServing prop validation names the prop', () => {
     ['endpointDataCapturePercent', { endpointDataCapturePercent: 50 }, /- endpointDataCapturePercent is 50; it only applies with endpointDataCaptureBucket/],
     ['endpointRollbackErrorThreshold', { endpointRollbackErrorThreshold: 0 }, /- endpointRollbackErrorThreshold is 0/],
     ['endpointDeploymentBakeTime', { endpointDeploymentBakeTime: Duration.hours(2) }, /- endpointDeploymentBakeTime is 7200/],
+    ['endpointDeploymentBakeTime shorter than the alarms need', { endpointDeploymentBakeTime: Duration.minutes(2) },
+      /- endpointDeploymentBakeTime is 120; it must be at least 300 seconds: the rollback alarms need 2 periods of 60 s/],
+    ['endpointDeploymentBakeTime with a canary beyond the clean-up\'s budget',
+      { endpointDeploymentBakeTime: Duration.minutes(15), endpointTrafficRouting: EndpointTrafficRouting.canary({ bakeTime: Duration.minutes(10) }) },
+      /- endpointDeploymentBakeTime is 900; with the canary's bake of 600 s, an update would wait 1500 s in all/],
+    ['endpointTrafficRouting', { endpointTrafficRouting: EndpointTrafficRouting.canary({ percent: 75 }) },
+      /- endpointTrafficRouting is "canary 75% for 300 s"; its percent must be a whole number from 1 to 50/],
     ['endpointAutoScaling', { endpointAutoScaling: false, endpointMinCapacity: 2 }, /- endpointMinCapacity is 2; it only applies with endpointAutoScaling/],
     ['modelPackageGroupName', { modelPackageGroupName: 'bad name' }, /modelPackageGroupName is "bad name"/],
     ['modelPackageGroupArn', { modelPackageGroupArn: 'arn:aws:s3:::bucket' }, /modelPackageGroupArn is "arn:aws:s3:::bucket"/],

@@ -132,9 +132,11 @@ describe('a second package replacing the first', () => {
       ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DataCaptureConfig' }],
       DeploymentConfig: {
         BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
-          TerminationWaitInSeconds: 120,
-          MaximumExecutionTimeoutInSeconds: 3600,
+          // ALL_AT_ONCE has no steps to wait between: its baking period is the termination wait, during which the
+          // alarms can still roll back to the old fleet.
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 },
+          TerminationWaitInSeconds: 300,
+          MaximumExecutionTimeoutInSeconds: 1200,
         },
         AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'endpoint-5xx' }, { AlarmName: 'endpoint-latency' }] },
       },
@@ -147,6 +149,23 @@ describe('a second package replacing the first', () => {
     expect(await modelNames(h.raw)).toEqual([started.state.endpointConfigName]);
     expect(await endpointConfigNames(h.raw)).toEqual([started.state.endpointConfigName]);
     expect(await scalableTarget(h.raw)).toBeDefined();
+  });
+
+  test('a canary update shifts the canary first, bakes it, then bakes the whole new fleet before the old one goes', async () => {
+    const config = testConfig({ trafficRouting: { type: 'CANARY', canaryPercent: 25, canaryBakeSeconds: 360 }, bakeSeconds: 420, maxUpdateSeconds: 1680 });
+    await createPackage(h.raw, 'Approved');
+    await deployToEnd(config);
+    await createPackage(h.raw, 'Approved');
+    expect((await deployToEnd(config)).status).toBe('SUCCEEDED');
+    expect(h.updates).toHaveLength(1);
+    expect(h.updates[0].DeploymentConfig).toEqual({
+      BlueGreenUpdatePolicy: {
+        TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 360 },
+        TerminationWaitInSeconds: 420,
+        MaximumExecutionTimeoutInSeconds: 1680,
+      },
+      AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'endpoint-5xx' }, { AlarmName: 'endpoint-latency' }] },
+    });
   });
 
   test('without auto-scaling the update takes the instance count of the new config', async () => {

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { DeployConfig, parseDeployConfig } from '../../../src/contracts/endpoint-deploy-config';
-import { EndpointDeployment, EndpointDeploymentProps } from '../../../src/model-serving/endpoint-deployment';
+import { EndpointDeployment, EndpointDeploymentProps, EndpointTrafficRouting } from '../../../src/model-serving/endpoint-deployment';
 import { addNagChecks, nagFindings } from '../../support/nag';
 
 const GROUP_ARN = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/AbaloneModelPackageGroup';
@@ -114,9 +114,11 @@ describe('EndpointDeployment', () => {
         instanceType: 'ml.m5.large',
         instanceCount: 2,
         autoScaling: { minCapacity: 2, maxCapacity: 4, targetInvocationsPerInstance: 70, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
+        // All traffic at once, then a 5-minute final bake (the alarms' detection time); SageMaker may take
+        // 15 minutes to start the new fleet before it.
+        trafficRouting: { type: 'ALL_AT_ONCE' },
         bakeSeconds: 300,
-        terminationWaitSeconds: 120,
-        maxUpdateSeconds: 3600,
+        maxUpdateSeconds: 1200,
       });
       expect(config.rollbackAlarmNames).toHaveLength(2);
       expect(config.volumeKmsKeyId).toBeUndefined();
@@ -154,6 +156,27 @@ describe('EndpointDeployment', () => {
 
     test('without auto-scaling has no scaling configuration', () => {
       expect(deployConfig(build({ autoScaling: false, endpointInstanceType: 'ml.t2.medium' }).template).autoScaling).toBeUndefined();
+    });
+
+    test('a canary shifts its percentage first and bakes it; the update\'s timeout covers both bakes and the fleet\'s start', () => {
+      const config = deployConfig(build({
+        trafficRouting: EndpointTrafficRouting.canary({ percent: 25, bakeTime: Duration.minutes(6) }),
+        deploymentBakeTime: Duration.minutes(7),
+      }).template);
+      expect(config).toMatchObject({
+        trafficRouting: { type: 'CANARY', canaryPercent: 25, canaryBakeSeconds: 360 },
+        bakeSeconds: 420,
+        maxUpdateSeconds: 360 + 420 + 900,
+      });
+    });
+
+    test('a canary defaults to half the capacity (one of the default two instances) for 5 minutes', () => {
+      expect(deployConfig(build({ trafficRouting: EndpointTrafficRouting.canary() }).template)).toMatchObject({
+        trafficRouting: { type: 'CANARY', canaryPercent: 50, canaryBakeSeconds: 300 },
+        bakeSeconds: 300,
+        maxUpdateSeconds: 1500,
+      });
+      expect(deployConfig(build({ trafficRouting: EndpointTrafficRouting.allAtOnce() }).template).trafficRouting).toEqual({ type: 'ALL_AT_ONCE' });
     });
   });
 
@@ -255,7 +278,12 @@ describe('EndpointDeployment', () => {
         Resource: { 'Fn::Join': ['', expect.arrayContaining([expect.stringMatching('AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint$')])] },
         Condition: { StringLike: { 'iam:AWSServiceName': 'sagemaker.application-autoscaling.amazonaws.com' } },
       });
-      expect(bySid(policy, 'ScalingAlarms').Resource['Fn::Join'][1]).toContain(':alarm:TargetTracking-endpoint/abalone/variant/AllTraffic-*');
+      // Application Auto Scaling's permission probes name no alarm: only the alarm namespace matches them
+      // (scaling-permissions.test.ts evaluates them against the policy).
+      expect(bySid(policy, 'ScalingPermissionProbes')).toMatchObject({
+        Action: ['cloudwatch:DeleteAlarms', 'cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] },
+      });
     });
 
     test('reads the rollback alarms', () => {
@@ -381,7 +409,7 @@ describe('EndpointDeployment', () => {
   });
 
   describe('clean-up on stack delete', () => {
-    test('is a custom resource naming the endpoint and its resource prefix, polled for up to 2 hours', () => {
+    test('is a custom resource naming the endpoint and its resource prefix, polled by the Provider framework', () => {
       const { template } = build();
       template.hasResourceProperties('Custom::SageMakerEndpointCleanup', { EndpointName: 'abalone', NamePrefix: 'abalone-' });
       template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
@@ -399,6 +427,34 @@ describe('EndpointDeployment', () => {
         expect.stringMatching(/^EndpointInvocation5XXErrorsAlarm/),
         expect.stringMatching(/^EndpointModelLatencyAlarm/),
       ]));
+    });
+
+    test('gives up within the hour: the Provider polls for at most 50 minutes, CloudFormation waits at most 3600 s', () => {
+      const { template } = build();
+      const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+      expect(machines).toHaveLength(1);
+      const definition = JSON.stringify((machines[0] as any).Properties.DefinitionString);
+      const retry = /\\"IntervalSeconds\\":(\d+),\\"MaxAttempts\\":(\d+),\\"BackoffRate\\":1\b/.exec(definition);
+      expect(retry).not.toBeNull();
+      const [interval, attempts] = [Number(retry![1]), Number(retry![2])];
+      // The Provider's totalTimeout is interval × attempts (backoff rate 1); its maximum is 1 hour.
+      expect(interval * attempts).toBe(50 * 60);
+      expect(interval * attempts).toBeLessThanOrEqual(3600);
+      const cleanup = Object.values(template.findResources('Custom::SageMakerEndpointCleanup'))[0] as any;
+      expect(Number(cleanup.Properties.ServiceTimeout)).toBeGreaterThan(interval * attempts);
+      expect(Number(cleanup.Properties.ServiceTimeout)).toBeLessThanOrEqual(3600);
+    });
+
+    test('outlasts the longest update the deploy may start, plus a rollback or termination and the delete itself', () => {
+      const { template } = build({
+        trafficRouting: EndpointTrafficRouting.canary({ bakeTime: Duration.minutes(10) }),
+        deploymentBakeTime: Duration.minutes(10),
+      });
+      const definition = JSON.stringify((Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any).Properties.DefinitionString);
+      const [, interval, attempts] = /\\"IntervalSeconds\\":(\d+),\\"MaxAttempts\\":(\d+)/.exec(definition)!.map(Number);
+      const longest = deployConfig(template).maxUpdateSeconds;
+      expect(longest).toBe(1200 + 900);
+      expect(longest + 600).toBeLessThan(interval * attempts);
     });
 
     test('may delete only its endpoint, the prefixed configs and models, and deregister SageMaker scaling', () => {
@@ -454,6 +510,16 @@ describe('EndpointDeployment', () => {
       ['rollbackErrorThreshold', { rollbackErrorThreshold: 0 }],
       ['rollbackLatencyThreshold', { rollbackLatencyThreshold: Duration.millis(0) }],
       ['deploymentBakeTime', { deploymentBakeTime: Duration.hours(2) }],
+      ['deploymentBakeTime', { deploymentBakeTime: Duration.minutes(2) }],
+      ['deploymentBakeTime', { deploymentBakeTime: Duration.seconds(0) }],
+      ['deploymentBakeTime', { deploymentBakeTime: Duration.minutes(21) }],
+      ['deploymentBakeTime', { deploymentBakeTime: Duration.minutes(15), trafficRouting: EndpointTrafficRouting.canary({ bakeTime: Duration.minutes(6) }) }],
+      ['trafficRouting', { trafficRouting: EndpointTrafficRouting.canary({ percent: 0 }) }],
+      ['trafficRouting', { trafficRouting: EndpointTrafficRouting.canary({ percent: 51 }) }],
+      ['trafficRouting', { trafficRouting: EndpointTrafficRouting.canary({ percent: 12.5 }) }],
+      ['trafficRouting', { trafficRouting: EndpointTrafficRouting.canary({ bakeTime: Duration.seconds(3601) }) }],
+      ['trafficRouting', { trafficRouting: EndpointTrafficRouting.canary({ bakeTime: Duration.millis(1500) }) }],
+      ['trafficRouting', { trafficRouting: EndpointTrafficRouting.canary(), endpointInstanceCount: 1 }],
       ['minCapacity', { autoScaling: false, minCapacity: 2 }],
       ['maxCapacity', { autoScaling: false, maxCapacity: 2 }],
       ['targetInvocationsPerInstance', { autoScaling: false, targetInvocationsPerInstance: 2 }],
@@ -474,6 +540,26 @@ describe('EndpointDeployment', () => {
 
     test('reports every problem in one error', () => {
       expect(() => build({ endpointInstanceCount: 0, endpointInstanceType: 'bad' })).toThrow(/endpointInstanceType is "bad"[\s\S]*endpointInstanceCount is 0/);
+    });
+
+    test('a bake shorter than the alarms\' detection time is refused, saying why', () => {
+      expect(() => build({ deploymentBakeTime: Duration.minutes(2) })).toThrow(
+        'deploymentBakeTime is 120; it must be at least 300 seconds: the rollback alarms need 2 periods of 60 s plus about 180 s '
+        + 'for the endpoint\'s metrics to reach CloudWatch before they fire, and SageMaker keeps the old fleet to roll back to only this long');
+      expect(() => build({ deploymentBakeTime: Duration.minutes(5) })).not.toThrow();
+    });
+
+    test('waits that would outlast the clean-up\'s hour are refused, naming the bake and the canary\'s share', () => {
+      const canary = (minutes: number) => EndpointTrafficRouting.canary({ bakeTime: Duration.minutes(minutes) });
+      expect(() => build({ deploymentBakeTime: Duration.minutes(15), trafficRouting: canary(6) }))
+        .toThrow(/deploymentBakeTime is 900; with the canary's bake of 360 s, an update would wait 1260 s in all; at most 1200 s are allowed/);
+      expect(() => build({ deploymentBakeTime: Duration.minutes(10), trafficRouting: canary(10) })).not.toThrow();
+    });
+
+    test('a canary outside what SageMaker accepts is refused, naming the prop', () => {
+      expect(() => build({ trafficRouting: EndpointTrafficRouting.canary({ percent: 60 }) }))
+        .toThrow(/trafficRouting is "canary 60% for 300 s"; its percent must be a whole number from 1 to 50/);
+      expect(() => build({ trafficRouting: EndpointTrafficRouting.canary({ percent: 1, bakeTime: Duration.seconds(0) }) })).not.toThrow();
     });
 
     test('burstable instances are allowed without auto-scaling', () => {

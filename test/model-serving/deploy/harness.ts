@@ -36,9 +36,9 @@ export function testConfig(overrides: Partial<DeployConfig> = {}): DeployConfig 
     instanceCount: 2,
     autoScaling: { minCapacity: 2, maxCapacity: 4, targetInvocationsPerInstance: 70, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
     rollbackAlarmNames: ['endpoint-5xx', 'endpoint-latency'],
+    trafficRouting: { type: 'ALL_AT_ONCE' },
     bakeSeconds: 300,
-    terminationWaitSeconds: 120,
-    maxUpdateSeconds: 3600,
+    maxUpdateSeconds: 1200,
     ...overrides,
   };
 }

@@ -71,6 +71,15 @@ describe('parseDeployConfig', () => {
     ['instanceCount', { instanceCount: 0 }],
     ['rollbackAlarmNames', { rollbackAlarmNames: undefined }],
     ['bakeSeconds', { bakeSeconds: -1 }],
+    ['bakeSeconds', { bakeSeconds: 3601 }],
+    ['trafficRouting', { trafficRouting: undefined }],
+    ['trafficRouting', { trafficRouting: { type: 'LINEAR' } }],
+    ['trafficRouting', { trafficRouting: { type: 'CANARY', canaryPercent: 60, canaryBakeSeconds: 300 } }],
+    ['trafficRouting', { trafficRouting: { type: 'CANARY', canaryPercent: 10, canaryBakeSeconds: 3601 } }],
+    ['maxUpdateSeconds', { maxUpdateSeconds: 599 }],
+    ['maxUpdateSeconds', { maxUpdateSeconds: 28801 }],
+    // SageMaker: the timeout must be larger than the waits.
+    ['maxUpdateSeconds', { maxUpdateSeconds: 900, bakeSeconds: 600, trafficRouting: { type: 'CANARY', canaryPercent: 10, canaryBakeSeconds: 300 } }],
     ['autoScaling', { autoScaling: { minCapacity: 3, maxCapacity: 2, targetInvocationsPerInstance: 70, scaleInCooldownSeconds: 1, scaleOutCooldownSeconds: 1 } }],
   ])('names the bad field %s', (field, overrides) => {
     expect(() => parseDeployConfig(JSON.stringify(testConfig(overrides as never)))).toThrow(`${DEPLOY_CONFIG_ENV}.${field} is missing or invalid`);

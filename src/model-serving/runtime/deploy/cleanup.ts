@@ -7,7 +7,7 @@ import {
   ListEndpointConfigsCommand,
   ListModelsCommand,
 } from '@aws-sdk/client-sagemaker';
-import { DeployClients, isNotFound, messageOf } from './aws';
+import { DeployClients, isAwsError, isNotFound, messageOf } from './aws';
 import { removeScaling } from './scaling';
 import { isOwnedName } from '../../../contracts/endpoint-names';
 
@@ -108,23 +108,51 @@ export interface TeardownProgress {
 }
 
 /**
- * One step of removing everything the deploy function made for an endpoint, safe to repeat until complete:
- * deregisters the scalable target (DeleteEndpoint fails while one exists unless the caller may deregister it),
- * deletes the endpoint once SageMaker is not busy with it, and when it is gone deletes its configs and models.
+ * SageMaker refuses DeleteEndpoint while an update runs ("Cannot update in-progress endpoint": the
+ * `DeleteEndpointInProgressMessagePrefix` of aws/amazon-sagemaker-operator-for-k8s, amazon-sagemaker-examples PR #3188),
+ * and its API has no operation that stops or cancels an update
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Operations.html), so the teardown waits for it to end.
+ */
+function isInProgressRefusal(error: unknown): boolean {
+  return isAwsError(error, 'ValidationException', /cannot update in-progress endpoint/i);
+}
+
+/**
+ * One step of removing everything the deploy function made for an endpoint, safe to repeat until complete and to
+ * start again from scratch (a stack delete retried after a timeout runs it anew: every step reads where SageMaker
+ * stands instead of remembering it):
+ *
+ * 1. while SageMaker is busy with the endpoint (creating, updating, rolling back, deleting) it waits: an update in
+ *    flight cannot be stopped, and DeleteEndpoint is refused until it ends;
+ * 2. then it deregisters the scalable target (DeleteEndpoint fails while one exists unless the caller may
+ *    deregister it: https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html) and deletes
+ *    the endpoint;
+ * 3. when the endpoint is gone, it deletes the endpoint's configs and models.
  */
 export async function teardownStep(clients: DeployClients, endpointName: string, namePrefix: string): Promise<TeardownProgress> {
-  await removeScaling(clients, endpointName);
   const endpoint = await describeEndpoint(clients, endpointName);
   if (endpoint) {
     const status = endpoint.EndpointStatus ?? 'unknown';
     if (BUSY.has(status)) return { complete: false, message: `endpoint ${endpointName} is ${status}; waiting` };
     try {
+      await removeScaling(clients, endpointName);
       await clients.sagemaker.send(new DeleteEndpointCommand({ EndpointName: endpointName }));
     } catch (error) {
-      if (!isNotFound(error)) return { complete: false, message: `DeleteEndpoint ${endpointName}: ${messageOf(error)}; retrying` };
+      if (isInProgressRefusal(error)) {
+        // An update started between DescribeEndpoint and DeleteEndpoint: wait for it like any other.
+        return { complete: false, message: `endpoint ${endpointName} has an operation in progress; waiting` };
+      }
+      if (!isNotFound(error)) return { complete: false, message: `deleting endpoint ${endpointName}: ${messageOf(error)}; retrying` };
     }
     if (await describeEndpoint(clients, endpointName)) {
       return { complete: false, message: `endpoint ${endpointName} is being deleted` };
+    }
+  } else {
+    // No endpoint (never deployed, or deleted by an earlier attempt): a scalable target left behind goes too.
+    try {
+      await removeScaling(clients, endpointName);
+    } catch (error) {
+      return { complete: false, message: `deregistering the scalable target of ${endpointName}: ${messageOf(error)}; retrying` };
     }
   }
   const { deleted, problems } = await deleteOwnedResources(clients, namePrefix);

@@ -6,6 +6,7 @@ import {
   DeleteEndpointCommand,
   DeleteEndpointConfigCommand,
   DeleteModelCommand,
+  DeploymentConfig,
   DescribeEndpointCommandOutput,
   DescribeEndpointConfigCommand,
   DescribeModelPackageCommand,
@@ -13,6 +14,7 @@ import {
   ListModelPackagesCommand,
   ProductionVariantInstanceType,
   Tag,
+  TrafficRoutingConfig,
   UpdateEndpointCommand,
   UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
@@ -311,22 +313,51 @@ async function createEndpoint(clients: DeployClients, config: DeployConfig, name
 }
 
 async function updateEndpoint(clients: DeployClients, config: DeployConfig, name: string): Promise<void> {
-  const alarms = config.rollbackAlarmNames.slice(0, 10).map((AlarmName) => ({ AlarmName }));
   await clients.sagemaker.send(new UpdateEndpointCommand({
     EndpointName: config.endpointName,
     EndpointConfigName: name,
     // With auto-scaling, keep the instance count it chose; but take data capture from the new config.
     RetainAllVariantProperties: config.autoScaling !== undefined,
     ExcludeRetainedVariantProperties: config.autoScaling !== undefined ? [{ VariantPropertyType: 'DataCaptureConfig' }] : undefined,
-    DeploymentConfig: {
-      BlueGreenUpdatePolicy: {
-        TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: config.bakeSeconds },
-        TerminationWaitInSeconds: config.terminationWaitSeconds,
-        MaximumExecutionTimeoutInSeconds: config.maxUpdateSeconds,
-      },
-      AutoRollbackConfiguration: alarms.length > 0 ? { Alarms: alarms } : undefined,
-    },
+    DeploymentConfig: deploymentConfigFor(config),
   }));
+}
+
+/**
+ * The blue/green DeploymentConfig of an update.
+ *
+ * - ALL_AT_ONCE: the baking period is `TerminationWaitInSeconds`: SageMaker shifts all traffic, watches the alarms
+ *   for that long and only then terminates the old fleet. `WaitIntervalInSeconds` (required by the API) times the
+ *   bake between traffic steps, which ALL_AT_ONCE does not have, so it is 0
+ *   (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-all-at-once.html,
+ *   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html).
+ * - CANARY: `CanarySize` of the capacity first, baked for `WaitIntervalInSeconds`, then the rest, then the final
+ *   bake of `TerminationWaitInSeconds`
+ *   (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-canary.html).
+ *
+ * `MaximumExecutionTimeoutInSeconds` must exceed the waits
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_BlueGreenUpdatePolicy.html): parseDeployConfig
+ * checks it; the construct chooses it so that an update in flight ends in time for the endpoint to be deleted with
+ * its stack.
+ */
+export function deploymentConfigFor(config: DeployConfig): DeploymentConfig {
+  const routing = config.trafficRouting;
+  const trafficRouting: TrafficRoutingConfig = routing.type === 'CANARY'
+    ? {
+      Type: 'CANARY',
+      CanarySize: { Type: 'CAPACITY_PERCENT', Value: routing.canaryPercent },
+      WaitIntervalInSeconds: routing.canaryBakeSeconds,
+    }
+    : { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 };
+  const alarms = config.rollbackAlarmNames.slice(0, 10).map((AlarmName) => ({ AlarmName }));
+  return {
+    BlueGreenUpdatePolicy: {
+      TrafficRoutingConfiguration: trafficRouting,
+      TerminationWaitInSeconds: config.bakeSeconds,
+      MaximumExecutionTimeoutInSeconds: config.maxUpdateSeconds,
+    },
+    AutoRollbackConfiguration: alarms.length > 0 ? { Alarms: alarms } : undefined,
+  };
 }
 
 /**
