@@ -93,7 +93,7 @@ project.eslint?.addRules({
   'import/no-restricted-paths': ['error', {
     zones: [
       { target: CONSTRUCT_CODE, from: RUNTIME_CODE, message: 'Synth-time code must not load Lambda or local-mode code: move the shared names to src/contracts.' },
-      { target: './src/contracts/**', from: ['./src/*.ts', `./src/!(contracts)/**`], message: 'Contracts import only other contracts.' },
+      { target: './src/contracts/**', from: ['./src/*.ts', './src/!(contracts)/**'], message: 'Contracts import only other contracts.' },
       { target: './src/training-pipeline/definition/**', from: [...CONSTRUCT_CODE, ...RUNTIME_CODE], message: 'The definition builder is pure: it imports only contracts and itself.' },
       { target: RUNTIME_CODE, from: CONSTRUCT_CODE, message: 'Runtime code must not import constructs (aws-cdk-lib is not there at run time).' },
     ],
@@ -177,8 +177,22 @@ project.addTask('bench', {
   exec: 'node bench/run.mjs',
 });
 
+// The package as users install it: packed, installed into a fresh app with the newest and the lowest aws-cdk-lib the
+// peer range allows, the README's example synthesized, local mode run from the app (test/consumer/).
+const consumerTest = project.addTask('test:consumer', {
+  description: 'Install the packed library into a new CDK app: synth with the newest and lowest aws-cdk-lib, run local mode',
+});
+consumerTest.exec('mkdir -p test-reports');
+consumerTest.exec([
+  'node --test',
+  '--test-reporter=spec --test-reporter-destination=stdout',
+  '--test-reporter=junit --test-reporter-destination=test-reports/consumer.xml',
+  'test/consumer/consumer.test.mjs',
+].join(' '));
+
 project.testTask.spawn(pytest);
 project.testTask.spawn(webappTest);
 project.testTask.spawn(cfnLint);
+project.testTask.spawn(consumerTest);
 
 project.synth();

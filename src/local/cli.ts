@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalModelBackend } from './local-model-backend';
-import { DataRejectedError, ML_DIR, UCI_ABALONE_URL, localRun } from './local-run';
+import { DataRejectedError, ML_DIR, localRun } from './local-run';
 import { startLocalServer } from './local-server';
 import { checkPython, PythonSetupError } from './python';
 import { LocalModelRegistry, RegisteredModel } from './registry';
@@ -30,7 +30,8 @@ Common options:
                       [default: $ABALONE_PYTHON, else /usr/bin/python3 or python3, whichever has them]
 
 run:
-  --data SOURCE       A data file, a folder of .csv/.data files, or an http(s) URL  [default: ${UCI_ABALONE_URL}]
+  --data SOURCE       A data file, a folder of .csv/.data files, or an http(s) URL
+                      [default: the UCI Abalone data shipped in the package, data/abalone.data]
   --out DIR           This run's folder                                [default: <home>/runs/<execution id>]
   --seed N            Split seed (pipeline parameter SplitSeed)
   --mse-threshold X   Quality gate: largest MSE accepted (MseThreshold) [default: 6]
@@ -87,7 +88,7 @@ async function runCommand(args: string[]): Promise<number> {
     args,
     options: {
       ...COMMON,
-      'data': { type: 'string', default: UCI_ABALONE_URL },
+      'data': { type: 'string' },
       'out': { type: 'string' },
       'seed': { type: 'string' },
       'mse-threshold': { type: 'string' },

@@ -2,10 +2,12 @@
  * `local run`: validates the data the way DataIngest does, writes it with a SageMaker ManifestFile, builds the
  * pipeline definition with the construct's own builder and runs it with {@link LocalPipelineRunner}.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocalPipelineRunner, LocalRunResult, StepEvent } from './pipeline-runner';
 import { LocalModelRegistry } from './registry';
+import { ABALONE_DATASET_FILE, ABALONE_DATASET_SHA256 } from '../contracts/abalone-dataset';
 import { DATA_FILE_SUFFIXES } from '../contracts/data-layout';
 import { formatError, validateRawData } from '../data-ingest/runtime/raw-data-validator';
 import {
@@ -17,15 +19,18 @@ import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/definition/im
 /** Where the package's ML scripts are (the same files the cloud jobs run). */
 export const ML_DIR = path.join(__dirname, '..', '..', 'ml');
 
-/** The documented default data source: the UCI repository's abalone.data. */
-export const UCI_ABALONE_URL = 'https://archive.ics.uci.edu/ml/machine-learning-databases/abalone/abalone.data';
+/** The UCI Abalone data the package ships: the default when no data is given. */
+export const DEFAULT_DATA_FILE = path.join(__dirname, '..', '..', ABALONE_DATASET_FILE);
 
 /** Largest data download accepted, in bytes (the UCI file is 191 KB). */
 const MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024;
 
 export interface LocalRunOptions {
-  /** A file, a folder of `.csv`/`.data` files, or an http(s) URL. */
-  readonly data: string;
+  /**
+   * A file, a folder of `.csv`/`.data` files, or an http(s) URL.
+   * @default the UCI Abalone data shipped in the package ({@link DEFAULT_DATA_FILE}), checksum verified
+   */
+  readonly data?: string;
   /** Local mode's home: the registry lives in `<home>/registry`. */
   readonly home: string;
   /** This run's folder. @default <home>/runs/<execution id> */
@@ -81,7 +86,7 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunReport
   const dataDir = path.join(outDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
 
-  const files = await collectData(options.data, dataDir);
+  const files = await collectData(options.data ?? verifiedDefaultData(), dataDir);
   await validateFiles(files);
   const manifestPath = path.join(outDir, 'manifest.json');
   fs.writeFileSync(manifestPath, JSON.stringify([{ prefix: 'local://run/data/' }, ...files.map((f) => path.basename(f))], null, 2));
@@ -111,6 +116,24 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunReport
   const summary: LocalRunReport = { ...result, executionId, outDir, metrics, gate: { passed, threshold } };
   fs.writeFileSync(path.join(outDir, 'run.json'), JSON.stringify(summary, null, 2));
   return summary;
+}
+
+/**
+ * Returns `file` (the shipped dataset) after checking its SHA-256 against the recorded one, so a damaged or edited
+ * copy is not mistaken for the UCI data.
+ */
+export function verifiedDefaultData(file: string = DEFAULT_DATA_FILE): string {
+  let content: Buffer;
+  try {
+    content = fs.readFileSync(file);
+  } catch (e) {
+    throw new DataRejectedError(`The package's default data ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): reinstall the package, or pass --data FILE|DIR|URL.`);
+  }
+  const actual = createHash('sha256').update(content).digest('hex');
+  if (actual !== ABALONE_DATASET_SHA256) {
+    throw new DataRejectedError(`The package's default data ${file} is damaged: its SHA-256 is ${actual}, expected ${ABALONE_DATASET_SHA256}. Reinstall the package, or pass --data FILE|DIR|URL.`);
+  }
+  return file;
 }
 
 /** Copies the data into the run: a file, the data files of a folder, or a download. */
