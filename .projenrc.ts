@@ -42,6 +42,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda',
     '@aws-sdk/client-application-auto-scaling',
     '@aws-sdk/client-codepipeline',
+    '@aws-sdk/client-lambda',
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/client-s3',
     '@aws-sdk/client-sagemaker',

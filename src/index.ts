@@ -1,4 +1,5 @@
 export * from './data-ingest';
+export * from './model-registry';
 export * from './quality-gate';
 export * from './training-pipeline';
 export * from './model-serving';

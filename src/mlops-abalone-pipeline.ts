@@ -3,6 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DataIngest } from './data-ingest';
+import { ModelRegistry } from './model-registry';
 import { ApiAuthorization, EndpointTrafficRouting, ModelServing } from './model-serving';
 import { PropsValidator } from './private/validation';
 import { QualityGate } from './quality-gate';
@@ -77,7 +78,7 @@ export interface MlopsAbalonePipelineProps {
   /**
    * E-mail addresses notified when a registered model waits for approval.
    *
-   * @default - no subscriptions (subscribe to `qualityGate.approvalTopic` yourself)
+   * @default - no subscriptions (subscribe to `modelRegistry.approvalTopic` yourself)
    */
   readonly approvalEmails?: string[];
 
@@ -237,8 +238,11 @@ export class MlopsAbalonePipeline extends Construct {
   /** The data bucket, its validation and its manifest. */
   public readonly dataIngest: DataIngest;
 
-  /** Thresholds, model package group and approval topic. */
+  /** The thresholds a model must meet to be registered. */
   public readonly qualityGate: QualityGate;
+
+  /** The model package group and its approval topic. */
+  public readonly modelRegistry: ModelRegistry;
 
   /** The SageMaker pipeline that turns the manifest into a registered model. */
   public readonly trainingPipeline: TrainingPipeline;
@@ -273,6 +277,9 @@ export class MlopsAbalonePipeline extends Construct {
       mseThreshold: props.mseThreshold,
       maxMae: props.maxMae,
       minR2: props.minR2,
+    });
+
+    this.modelRegistry = new ModelRegistry(this, 'ModelRegistry', {
       modelPackageGroupName: prefix ? `${prefix}-models` : undefined,
       approvalEmails: props.approvalEmails,
       encryptionKey: props.encryptionKey,
@@ -282,6 +289,7 @@ export class MlopsAbalonePipeline extends Construct {
     this.trainingPipeline = new TrainingPipeline(this, 'TrainingPipeline', {
       dataBucket: this.dataIngest.dataBucket,
       qualityGate: this.qualityGate,
+      modelRegistry: this.modelRegistry,
       pipelineName: prefix ? `${prefix}-training` : undefined,
       processingInstanceType: props.processingInstanceType,
       trainingInstanceType: props.trainingInstanceType,
@@ -307,8 +315,7 @@ export class MlopsAbalonePipeline extends Construct {
     });
 
     this.modelServing = new ModelServing(this, 'ModelServing', {
-      modelPackageGroupName: this.qualityGate.modelPackageGroupName,
-      modelPackageGroupArn: this.qualityGate.modelPackageGroupArn,
+      modelRegistry: this.modelRegistry,
       artifactBucket: this.trainingPipeline.artifactBucket,
       endpointName: prefix ? `${prefix}-endpoint`.toLowerCase() : undefined,
       endpointInstanceType: props.endpointInstanceType,
@@ -327,7 +334,6 @@ export class MlopsAbalonePipeline extends Construct {
 
     this.releasePipeline = new ReleasePipeline(this, 'ReleasePipeline', {
       trainingPipeline: this.trainingPipeline,
-      qualityGate: this.qualityGate,
       deploymentTarget: this.modelServing,
       dataBucket: this.dataIngest.dataBucket,
       dataManifestKey: this.dataIngest.dataManifestKey,

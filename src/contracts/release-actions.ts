@@ -72,6 +72,12 @@ export const TRAIN_OUTPUT_VARIABLES = {
   dataRows: 'DataRows',
 } as const;
 
+/** The deploy action's environment. */
+export const DEPLOY_ACTION_ENV = {
+  /** ARN of the endpoint's deploy function, which the action invokes. */
+  DEPLOY_FUNCTION: 'DEPLOY_FUNCTION_ARN',
+} as const;
+
 /** Output variables of the deploy action (from the endpoint deployment logic). */
 export const DEPLOY_OUTPUT_VARIABLES = {
   endpointName: 'EndpointName',

@@ -11,8 +11,8 @@ import { ABALONE_DATASET_FILE, ABALONE_DATASET_SHA256 } from '../contracts/abalo
 import { DATA_FILE_SUFFIXES } from '../contracts/data-layout';
 import { formatError, validateRawData } from '../data-ingest/runtime/raw-data-validator';
 import {
-  DEFAULT_MODEL_APPROVAL_STATUS, DEFAULT_MODEL_PACKAGE_GROUP_NAME, DEFAULT_MSE_THRESHOLD, EVALUATION_REPORT, PARAMETER_NAMES, STEP_NAMES,
-  PipelineDefinition, buildAbaloneTrainingDefinition,
+  DEFAULT_MSE_THRESHOLD, EVALUATION_REPORT, PARAMETER_NAMES, STEP_NAMES,
+  PipelineDefinition, abaloneTrainingSpec, buildAbaloneTrainingDefinition,
 } from '../training-pipeline/definition';
 import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/definition/images';
 
@@ -62,7 +62,7 @@ export class DataRejectedError extends Error {
 /** The definition local mode runs: the construct's builder with local locations in place of S3 and ECR. */
 export function localDefinition(options: Pick<LocalRunOptions, 'mseThreshold' | 'maxMae' | 'minR2'>): PipelineDefinition {
   const script = (fileName: string) => ({ s3Uri: `local://ml/${fileName}`, fileName });
-  return buildAbaloneTrainingDefinition({
+  return buildAbaloneTrainingDefinition(abaloneTrainingSpec(options, {
     roleArn: 'local',
     artifactS3Uri: 'local://artifacts',
     sklearnImageUri: `local/${SKLEARN_IMAGE.repository}:${SKLEARN_IMAGE.tag}`,
@@ -70,14 +70,7 @@ export function localDefinition(options: Pick<LocalRunOptions, 'mseThreshold' | 
     preprocessScript: script('preprocess.py'),
     evaluateScript: script('evaluate.py'),
     inferenceScript: script('inference.py'),
-    gate: {
-      mseThreshold: options.mseThreshold ?? DEFAULT_MSE_THRESHOLD,
-      maxMae: options.maxMae,
-      minR2: options.minR2,
-      modelPackageGroupName: DEFAULT_MODEL_PACKAGE_GROUP_NAME,
-      modelApprovalStatus: DEFAULT_MODEL_APPROVAL_STATUS,
-    },
-  });
+  }));
 }
 
 export async function localRun(options: LocalRunOptions): Promise<LocalRunReport> {

@@ -1,4 +1,4 @@
-import { ArnFormat, CustomResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { CleanupCompleteFunction } from './cleanup-complete-function';
 import { CleanupFunction } from './cleanup-function';
 import { DeployFunction } from './deploy-function';
+import type { IModelDeploymentTarget } from './deployment-target';
 import { inferenceRepositoryArns } from './images';
 import {
   AutoScalingConfig,
@@ -19,18 +20,17 @@ import {
   totalWaitSeconds,
   TrafficRoutingSettings,
 } from '../contracts/endpoint-deploy-config';
-import { ENDPOINT_NAME, namePrefixFor, SAGEMAKER_NAME, VARIANT_NAME } from '../contracts/endpoint-names';
+import { ENDPOINT_NAME, namePrefixFor, VARIANT_NAME } from '../contracts/endpoint-names';
+import type { IModelRegistry } from '../model-registry/model-registry';
 import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
+import { nagResource } from '../private/nag-format';
 import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
 
 /** Properties of {@link EndpointDeployment}. */
 export interface EndpointDeploymentProps {
-  /** Name of the model package group the endpoint deploys from. */
-  readonly modelPackageGroupName: string;
-
-  /** ARN of the same model package group. */
-  readonly modelPackageGroupArn: string;
+  /** The model registry whose approved model packages the endpoint serves. */
+  readonly modelRegistry: IModelRegistry;
 
   /** Bucket holding the model artifacts the packages point at; the model execution role may read it. */
   readonly artifactBucket: s3.IBucket;
@@ -236,7 +236,7 @@ const SLR_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';
  * updated endpoint (rolled back by the alarms), then registers auto-scaling. A custom resource deletes the
  * endpoint, its configs, models and scalable target when the stack is deleted.
  */
-export class EndpointDeployment extends Construct {
+export class EndpointDeployment extends Construct implements IModelDeploymentTarget {
   /** The stable endpoint name. */
   public readonly endpointName: string;
 
@@ -252,12 +252,8 @@ export class EndpointDeployment extends Construct {
   /** Alarms that roll an update back (server errors, latency). */
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
 
-  /** Environment that lets another function run the deploy logic (`DEPLOY_CONFIG`); pair with `grantDeploy`. */
-  public readonly deployEnvironment: { [key: string]: string };
 
-  private readonly deployStatements: iam.PolicyStatement[];
   /** What the deploy statements need acknowledged, on any role that receives them. */
-  private deployAcknowledgements: NagAcknowledgement[] = [];
 
   constructor(scope: Construct, id: string, props: EndpointDeploymentProps) {
     super(scope, id);
@@ -279,10 +275,6 @@ export class EndpointDeployment extends Construct {
         'it must be known at synth (not a token): IAM policies and resource names are derived from it')
       .pattern('endpointName', props.endpointName, ENDPOINT_NAME,
         'it must be 1-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit')
-      .pattern('modelPackageGroupName', props.modelPackageGroupName, SAGEMAKER_NAME,
-        'it must be a SageMaker name: 1-63 letters, digits and hyphens')
-      .pattern('modelPackageGroupArn', props.modelPackageGroupArn, /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group\/[a-zA-Z0-9-]+$/,
-        'it must be a model package group ARN (arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>)')
       .instanceType('endpointInstanceType', props.endpointInstanceType)
       .check(!(autoScaling && /^ml\.t[23]\./.test(instanceType)), 'endpointInstanceType', instanceType,
         'burstable ml.t2/ml.t3 instances cannot be auto-scaled; choose another type or set autoScaling to false')
@@ -314,7 +306,7 @@ export class EndpointDeployment extends Construct {
     this.endpointArn = sagemakerArn('endpoint', this.endpointName);
     const modelArns = sagemakerArn('model', `${namePrefix}*`);
     const configArns = sagemakerArn('endpoint-config', `${namePrefix}*`);
-    const packageArns = modelPackageArnPattern(props.modelPackageGroupArn);
+    const packageArns = props.modelRegistry.modelPackageArns();
     const scalableTargets = stack.formatArn({ service: 'application-autoscaling', resource: 'scalable-target', resourceName: '*' });
     // Before RegisterScalableTarget, PutScalingPolicy and DeregisterScalableTarget proceed, Application Auto Scaling
     // checks that the caller may use CloudWatch alarms by calling DescribeAlarms (MaxRecords=1) and PutMetricAlarm /
@@ -430,7 +422,7 @@ export class EndpointDeployment extends Construct {
     const config: DeployConfig = {
       endpointName: this.endpointName,
       namePrefix,
-      modelPackageGroupName: props.modelPackageGroupName,
+      modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
       modelRoleArn: modelRole.roleArn,
       instanceType,
       instanceCount,
@@ -443,7 +435,7 @@ export class EndpointDeployment extends Construct {
       // then the waits, and no more, so that the stack's delete can outwait an update in flight.
       maxUpdateSeconds: Math.max(BLUE_GREEN_LIMITS.minExecutionTimeoutSeconds, totalWaitSeconds(timing) + FLEET_PROVISIONING_SECONDS),
     };
-    this.deployEnvironment = { [DEPLOY_CONFIG_ENV]: stack.toJsonString(config) };
+    const deployEnvironment = { [DEPLOY_CONFIG_ENV]: stack.toJsonString(config) };
 
     // Everything the deploy logic calls, on the exact resources.
     const statements = [
@@ -455,12 +447,12 @@ export class EndpointDeployment extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadModelPackages',
         actions: ['sagemaker:DescribeModelPackage'],
-        resources: [packageArns],
+        resources: packageArns,
       }),
       new iam.PolicyStatement({
         sid: 'ApproveModelPackages',
         actions: ['sagemaker:UpdateModelPackage'],
-        resources: [packageArns],
+        resources: packageArns,
         conditions: { StringEquals: { 'sagemaker:ModelApprovalStatus': 'Approved' } },
       }),
       new iam.PolicyStatement({
@@ -540,7 +532,6 @@ export class EndpointDeployment extends Construct {
         conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       }));
     }
-    this.deployStatements = statements;
 
     const deployRole = this.functionRole('DeployRole', `Deploys model packages to SageMaker endpoint ${this.endpointName}`);
     for (const statement of statements) deployRole.addToPrincipalPolicy(statement);
@@ -549,7 +540,7 @@ export class EndpointDeployment extends Construct {
       role: deployRole,
       timeout: Duration.minutes(15),
       memorySize: 256,
-      environment: this.deployEnvironment,
+      environment: deployEnvironment,
       logGroup: this.functionLogs('DeployLogs', deployRole),
     });
     // The model role's permissions must exist before a deployment can pass it to SageMaker.
@@ -657,14 +648,9 @@ export class EndpointDeployment extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [this.endpointArn] });
   }
 
-  /**
-   * Gives another principal (e.g. a CodePipeline action's function running the same deploy logic with
-   * `deployEnvironment`) the deploy function's permissions.
-   */
-  public grantDeploy(grantee: iam.IGrantable): void {
-    for (const statement of this.deployStatements) grantee.grantPrincipal.addToPrincipalPolicy(statement.copy());
-    // The same statements carry the same reasons on the grantee's policy.
-    if (grantee.grantPrincipal instanceof iam.Role) acknowledgeNag(grantee.grantPrincipal, this.deployAcknowledgements, true);
+  /** Allows the grantee to invoke the deploy function (what a release pipeline's Deploy action does). */
+  public grantInvokeDeploy(grantee: iam.IGrantable): iam.Grant {
+    return this.deployFunction.grantInvoke(grantee);
   }
 
   private functionRole(id: string, description: string): iam.Role {
@@ -685,7 +671,7 @@ export class EndpointDeployment extends Construct {
     handlers: lambda.IFunction[];
     modelArns: string;
     configArns: string;
-    packageArns: string;
+    packageArns: string[];
     scalableTargets: string;
     scalingProbeAlarms: string;
     endpointLogGroup: string;
@@ -742,7 +728,7 @@ export class EndpointDeployment extends Construct {
       }] : []),
     ], true);
 
-    this.deployAcknowledgements = [
+    acknowledgeNag(r.deployRole, [
       runTimeNames,
       scalableTargets,
       {
@@ -753,11 +739,10 @@ export class EndpointDeployment extends Construct {
       {
         id: 'AwsSolutions-IAM5',
         reason: 'Model package versions are registered in the group at run time; access is limited to that group\'s packages, and approval to setting Approved.',
-        appliesTo: [res(r.packageArns)],
+        appliesTo: r.packageArns.map(res),
       },
       scalingProbes,
-    ];
-    acknowledgeNag(r.deployRole, this.deployAcknowledgements, true);
+    ], true);
 
     acknowledgeNag(r.cleanupRole, [
       runTimeNames,
@@ -834,26 +819,3 @@ function defaultEndpointName(scope: Construct): string {
   return generatePhysicalName(scope, { maxLength, lowerCase: true });
 }
 
-/** `arn:…:model-package/<group>/*` from the group ARN, which (unlike a given name) has SageMaker's lower case. */
-function modelPackageArnPattern(groupArn: string): string {
-  if (!Token.isUnresolved(groupArn)) return `${groupArn.toLowerCase().replace(':model-package-group/', ':model-package/')}/*`;
-  const parts = Fn.split(':model-package-group/', groupArn, 2);
-  return Fn.join('', [Fn.select(0, parts), ':model-package/', Fn.select(1, parts), '/*']);
-}
-
-/** The `Resource::…` form cdk-nag gives a policy resource, so acknowledgements name exactly that resource. */
-function nagResource(scope: Construct, arn: string): string {
-  return `Resource::${flatten(Stack.of(scope).resolve(arn))}`;
-}
-
-function flatten(node: unknown): string {
-  if (node === undefined) return '';
-  if (typeof node === 'string') return node.replace(/\${/g, '<').replace(/}/g, '>');
-  const o = node as { [key: string]: any };
-  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(flatten).join(o['Fn::Join'][0]);
-  if (o['Fn::Sub']) return flatten(o['Fn::Sub']);
-  if (o['Fn::GetAtt']) return `<${flatten(o['Fn::GetAtt'][0])}.${flatten(o['Fn::GetAtt'][1])}>`;
-  if (o['Fn::ImportValue']) return flatten(o['Fn::ImportValue']);
-  if (o.Ref) return `<${flatten(o.Ref)}>`;
-  return JSON.stringify(node);
-}

@@ -1,1 +1,2 @@
+export * from './deployment-target';
 export * from './model-serving';

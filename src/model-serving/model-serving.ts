@@ -9,13 +9,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import type { IModelDeploymentTarget } from './deployment-target';
 import { EndpointDeployment, EndpointDeploymentProps, EndpointTrafficRouting } from './endpoint-deployment';
 import { PredictFunction } from './predict-function';
 import { PREDICT_FUNCTION_ENV, PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from '../contracts/predict-function';
 import { FEEDBACK_REQUEST_SCHEMA, PREDICTION_REQUEST_SCHEMA } from '../contracts/prediction-api';
+import type { IModelRegistry } from '../model-registry/model-registry';
 import { acknowledgeNag } from '../private/nag';
 import { PropsValidator } from '../private/validation';
-import { IModelDeploymentTarget } from '../release-pipeline/release-pipeline';
 
 // The endpoint's traffic routing is part of ModelServing's props.
 export { EndpointTrafficRouting } from './endpoint-deployment';
@@ -50,15 +51,8 @@ export class ApiAuthorization {
  * Properties of {@link ModelServing}.
  */
 export interface ModelServingProps {
-  /** Name of the model package group whose approved packages the endpoint serves. */
-  readonly modelPackageGroupName: string;
-
-  /**
-   * ARN of the same model package group.
-   *
-   * @default - the group of `modelPackageGroupName` in this stack's account and Region
-   */
-  readonly modelPackageGroupArn?: string;
+  /** The model registry whose approved model packages the endpoint serves. */
+  readonly modelRegistry: IModelRegistry;
 
   /** Bucket holding the model artifacts the packages point at (read by the model's execution role). */
   readonly artifactBucket: s3.IBucket;
@@ -299,9 +293,6 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
   /** Alarms that roll an endpoint update back. */
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
 
-  /** Environment with which a function runs the endpoint's deploy logic (e.g. a release pipeline's deploy action). */
-  public readonly deployEnvironment: { [key: string]: string };
-
   /** The API's access logs. */
   public readonly accessLogGroup: logs.ILogGroup;
 
@@ -332,13 +323,7 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
     const stack = Stack.of(this);
 
     const deployment = newEndpointDeployment(this, {
-      modelPackageGroupName: props.modelPackageGroupName,
-      // SageMaker writes names in ARNs in lower case; IAM policies derived from the ARN must match.
-      modelPackageGroupArn: props.modelPackageGroupArn ?? stack.formatArn({
-        service: 'sagemaker',
-        resource: 'model-package-group',
-        resourceName: Token.isUnresolved(props.modelPackageGroupName) ? props.modelPackageGroupName : props.modelPackageGroupName.toLowerCase(),
-      }),
+      modelRegistry: props.modelRegistry,
       artifactBucket: props.artifactBucket,
       endpointName: props.endpointName,
       endpointInstanceType: props.endpointInstanceType,
@@ -360,7 +345,6 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
     this.deployFunction = deployment.deployFunction;
     this.modelRole = deployment.modelRole;
     this.rollbackAlarms = deployment.rollbackAlarms;
-    this.deployEnvironment = deployment.deployEnvironment;
     this.deployment = deployment;
 
     const logKey = this.logEncryptionKey(props.encryptionKey);
@@ -513,9 +497,9 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
     this.acknowledgeFindings(api, methods, authorization, props.webAclArn !== undefined);
   }
 
-  /** Gives a function that runs the deploy logic with `deployEnvironment` the permissions that logic needs. */
-  public grantDeploy(grantee: iam.IGrantable): void {
-    this.deployment.grantDeploy(grantee);
+  /** Allows the grantee to invoke the deploy function (what a release pipeline's Deploy action does). */
+  public grantInvokeDeploy(grantee: iam.IGrantable): iam.Grant {
+    return this.deployment.grantInvokeDeploy(grantee);
   }
 
   /**

@@ -14,32 +14,16 @@ import { Construct } from 'constructs';
 import { DeployActionFunction } from './deploy-action-function';
 import { TrainActionFunction } from './train-action-function';
 import { DATA_MANIFEST_KEY } from '../contracts/data-layout';
-import { ACTION_NAMESPACES, TRAIN_ACTION_CONFIG_ENV, TRAIN_OUTPUT_VARIABLES, TrainActionConfig, TrainActionParameters } from '../contracts/release-actions';
+import { ACTION_NAMESPACES, DEPLOY_ACTION_ENV, TRAIN_ACTION_CONFIG_ENV, TRAIN_OUTPUT_VARIABLES, TrainActionConfig, TrainActionParameters } from '../contracts/release-actions';
+import type { IModelRegistry } from '../model-registry/model-registry';
+import type { IModelDeploymentTarget } from '../model-serving/deployment-target';
 import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
 import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
 import { nagResource } from '../private/nag-format';
 import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
-import { QualityGate } from '../quality-gate/quality-gate';
 import { EVALUATION_REPORT, PROCESSING_OUTPUTS, STEP_NAMES } from '../training-pipeline/definition/names';
 import { TrainingPipeline } from '../training-pipeline/training-pipeline';
-
-/**
- * An endpoint whose deploy logic a release pipeline can run in its own function.
- *
- * ModelServing's endpoint provides it: the environment that configures the deploy logic and a grant of the
- * permissions that logic needs.
- */
-export interface IModelDeploymentTarget {
-  /** Name of the SageMaker endpoint the deploy logic manages. */
-  readonly endpointName: string;
-
-  /** Environment with which a function runs the endpoint's deploy logic. */
-  readonly deployEnvironment: { [key: string]: string };
-
-  /** Gives a function that runs the deploy logic with `deployEnvironment` the permissions that logic needs. */
-  grantDeploy(grantee: iam.IGrantable): void;
-}
 
 /** A Git repository reached through an AWS CodeConnections (CodeStar) connection: GitHub, GitLab or Bitbucket. */
 export interface ReleasePipelineCodeSource {
@@ -105,8 +89,13 @@ export interface ReleasePipelineProps {
   /** The SageMaker pipeline the Train stage runs. */
   readonly trainingPipeline: TrainingPipeline;
 
-  /** The quality gate of that pipeline: its thresholds, model package group and approval topic. */
-  readonly qualityGate: QualityGate;
+  /**
+   * The registry the training pipeline registers models in: the Train action reads their metrics, the approval
+   * notification goes to its topic.
+   *
+   * @default - the training pipeline's `modelRegistry`
+   */
+  readonly modelRegistry?: IModelRegistry;
 
   /** The endpoint the Deploy stage deploys the approved model package to (ModelServing's endpoint). */
   readonly deploymentTarget: IModelDeploymentTarget;
@@ -127,7 +116,7 @@ export interface ReleasePipelineProps {
   /**
    * Topic of the approval notification; it must be in the pipeline's region.
    *
-   * @default - the quality gate's approval topic
+   * @default - the model registry's approval topic
    */
   readonly approvalTopic?: sns.ITopic;
 
@@ -294,13 +283,14 @@ export class ReleasePipeline extends Construct {
 
     // The action functions.
     const trainRole = this.functionRole('TrainActionRole', 'Runs the release pipeline\'s Train action: starts and follows the SageMaker pipeline');
+    const gate = props.trainingPipeline.qualityGate;
     const trainConfig: TrainActionConfig = {
       trainingPipelineName: props.trainingPipeline.pipelineName,
       releasePipelineName: this.pipelineName,
       debounceSeconds: (props.trainingDebounce ?? Duration.minutes(5)).toSeconds(),
-      mseThreshold: props.qualityGate.mseThreshold,
-      ...(props.qualityGate.maxMae !== undefined ? { maxMae: props.qualityGate.maxMae } : {}),
-      ...(props.qualityGate.minR2 !== undefined ? { minR2: props.qualityGate.minR2 } : {}),
+      mseThreshold: gate.mseThreshold,
+      ...(gate.maxMae !== undefined ? { maxMae: gate.maxMae } : {}),
+      ...(gate.minR2 !== undefined ? { minR2: gate.minR2 } : {}),
     };
     const trainFunction = new TrainActionFunction(this, 'TrainActionFunction', {
       description: 'Release pipeline Train action: starts the SageMaker pipeline on the data manifest and follows it',
@@ -316,15 +306,16 @@ export class ReleasePipeline extends Construct {
     this.grantTrainAction(trainRole, props, pipelineArn);
 
     const deployRole = this.functionRole('DeployActionRole', 'Runs the release pipeline\'s Deploy action: deploys the approved model package');
-    props.deploymentTarget.grantDeploy(deployRole);
+    props.deploymentTarget.grantInvokeDeploy(deployRole);
     const deployFunction = new DeployActionFunction(this, 'DeployActionFunction', {
-      description: 'Release pipeline Deploy action: deploys the approved model package to the SageMaker endpoint',
+      description: 'Release pipeline Deploy action: has the endpoint\'s deploy function deploy the approved model package',
       role: deployRole,
       logGroup: this.functionLogs('DeployActionLogs', deployRole),
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
-      timeout: Duration.minutes(5),
-      environment: { ...props.deploymentTarget.deployEnvironment },
+      // One start or check of the deployment per invocation.
+      timeout: Duration.minutes(2),
+      environment: { [DEPLOY_ACTION_ENV.DEPLOY_FUNCTION]: props.deploymentTarget.deployFunction.functionArn },
     });
     this.deployActionFunction = deployFunction;
 
@@ -395,7 +386,7 @@ export class ReleasePipeline extends Construct {
         stageName: STAGES.approve,
         actions: [new actions.ManualApprovalAction({
           actionName: 'ApproveModel',
-          notificationTopic: props.approvalTopic ?? props.qualityGate.approvalTopic,
+          notificationTopic: props.approvalTopic ?? registry(props).approvalTopic,
           notifyEmails: props.approvalEmails,
           additionalInformation: `Model ${v(out.modelPackageGroupName)} version ${v(out.modelPackageVersion)} passed the quality gate: `
             + `${v(out.gateSummary)}. Trained on ${v(out.dataRows)} rows from ${v(out.dataFiles)} data files. `
@@ -477,7 +468,7 @@ export class ReleasePipeline extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadRegisteredModelPackages',
       actions: ['sagemaker:DescribeModelPackage'],
-      resources: props.qualityGate._modelPackageArns(),
+      resources: registry(props).modelPackageArns(),
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadEvaluationReports',
@@ -549,7 +540,7 @@ export class ReleasePipeline extends Construct {
           + 'Evaluation reports sit under per-execution prefixes of the training artifact bucket, limited to the evaluation step\'s report file.',
         appliesTo: [
           nagResource(this, `${props.trainingPipeline.pipelineArn}/execution/*`),
-          ...props.qualityGate._modelPackageArns().map((arn) => nagResource(this, arn)),
+          ...registry(props).modelPackageArns().map((arn) => nagResource(this, arn)),
           nagResource(this, evaluationReports(props.trainingPipeline)),
         ],
       },
@@ -558,19 +549,16 @@ export class ReleasePipeline extends Construct {
       putJobResults,
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'The endpoint\'s deploy permissions, granted by its grantDeploy: models and endpoint configs named at run time under the '
-          + 'endpoint\'s prefix, versioned model packages of its group, Application Auto Scaling\'s scalable-target/* (sagemaker namespace by '
-          + 'condition) and the alarm namespace of this account and Region, which Application Auto Scaling\'s permission probes (DescribeAlarms, '
-          + 'PutMetricAlarm and DeleteAlarms naming no alarm) need before it registers scaling; the list calls have no resource-level permissions.',
-        appliesTo: [
-          { regex: '/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:(model|endpoint-config)\\/[a-z0-9-]+\\*$/' },
-          { regex: '/^Resource::.*:model-package\\/.*\\/\\*$/' },
-          { regex: '/^Resource::arn:<AWS::Partition>:application-autoscaling:<AWS::Region>:<AWS::AccountId>:scalable-target\\/\\*$/' },
-          { regex: '/^Resource::arn:<AWS::Partition>:cloudwatch:[^:]+:[^:]+:alarm:\\*$/' },
-        ],
+        reason: 'Function.grantInvoke allows the endpoint\'s deploy function and its versions and aliases (<function ARN>:*); '
+          + 'the action invokes that one function and holds no deploy permissions of its own.',
+        appliesTo: [nagResource(this, `${props.deploymentTarget.deployFunction.functionArn}:*`)],
       },
     ], true);
   }
+}
+
+function registry(props: ReleasePipelineProps): IModelRegistry {
+  return props.modelRegistry ?? props.trainingPipeline.modelRegistry;
 }
 
 /** The evaluation report of any execution of the training pipeline (`<execution id>/EvaluateModel/evaluation/evaluation.json`), nothing else. */

@@ -7,15 +7,13 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { DATA_MANIFEST_KEY, LATEST_TRAINING_MANIFEST_KEY, VALIDATED_PREFIX } from '../contracts/data-layout';
+import type { IModelRegistry } from '../model-registry/model-registry';
 import { NagAcknowledgement, acknowledgeNag } from '../private/nag';
 import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
-import { ScriptLocation, buildAbaloneTrainingDefinition } from './definition/abalone-definition';
-import {
-  DEFAULT_HYPERPARAMETERS, DEFAULT_PROCESSING_INSTANCE_COUNT, DEFAULT_PROCESSING_INSTANCE_TYPE, DEFAULT_SPLIT_SEED,
-  DEFAULT_TRAINING_INSTANCE_COUNT, DEFAULT_TRAINING_INSTANCE_TYPE,
-} from './definition/defaults';
+import { ScriptLocation, abaloneTrainingSpec, buildAbaloneTrainingDefinition } from './definition/abalone-definition';
+import { DEFAULT_HYPERPARAMETERS } from './definition/defaults';
 import { resolveBuiltInImages } from '../private/image-mapping';
 import { nagResource } from '../private/nag-format';
 
@@ -26,6 +24,9 @@ export interface TrainingPipelineProps {
 
   /** The gate that decides which trained models are registered. */
   readonly qualityGate: QualityGate;
+
+  /** The model registry that receives the models that pass the gate. */
+  readonly modelRegistry: IModelRegistry;
 
   /**
    * Default of the `InputManifestUri` parameter: the SageMaker ManifestFile (`s3://…`) listing the data files.
@@ -179,6 +180,10 @@ export class TrainingPipeline extends Construct {
   public readonly role: iam.IRole;
   /** Bucket of the jobs' outputs: splits, preprocessor, model artifacts and evaluation reports. */
   public readonly artifactBucket: s3.IBucket;
+  /** The gate whose thresholds the pipeline applies. */
+  public readonly qualityGate: QualityGate;
+  /** The registry the pipeline registers models in. */
+  public readonly modelRegistry: IModelRegistry;
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
@@ -186,6 +191,8 @@ export class TrainingPipeline extends Construct {
     warn(this, props);
 
     const stack = Stack.of(this);
+    this.qualityGate = props.qualityGate;
+    this.modelRegistry = props.modelRegistry;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const images = resolveBuiltInImages(this, 'ImageRegistries');
 
@@ -224,7 +231,11 @@ export class TrainingPipeline extends Construct {
     const arnName = Token.isUnresolved(this.pipelineName) ? this.pipelineName : this.pipelineName.toLowerCase();
     this.pipelineArn = stack.formatArn({ service: 'sagemaker', resource: 'pipeline', resourceName: arnName });
 
-    const definition = buildAbaloneTrainingDefinition({
+    const definition = buildAbaloneTrainingDefinition(abaloneTrainingSpec({
+      ...props,
+      ...props.qualityGate._settings(),
+      modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
+    }, {
       roleArn: role.roleArn,
       artifactS3Uri: `s3://${artifactBucket.bucketName}/${EXECUTIONS_PREFIX}`,
       inputManifestUri: props.inputManifestUri ?? `s3://${props.dataBucket.bucketName}/${LATEST_TRAINING_MANIFEST_KEY}`,
@@ -234,22 +245,7 @@ export class TrainingPipeline extends Construct {
       evaluateScript: scriptLocation(scripts.evaluate),
       inferenceScript: scriptLocation(scripts.inference),
       kmsKeyId: props.encryptionKey?.keyArn,
-      processingInstanceType: props.processingInstanceType ?? DEFAULT_PROCESSING_INSTANCE_TYPE,
-      processingInstanceCount: props.processingInstanceCount ?? DEFAULT_PROCESSING_INSTANCE_COUNT,
-      trainingInstanceType: props.trainingInstanceType ?? DEFAULT_TRAINING_INSTANCE_TYPE,
-      trainingInstanceCount: props.trainingInstanceCount ?? DEFAULT_TRAINING_INSTANCE_COUNT,
-      splitSeed: props.splitSeed ?? DEFAULT_SPLIT_SEED,
-      hyperparameters: {
-        maxDepth: props.xgboostMaxDepth ?? DEFAULT_HYPERPARAMETERS.maxDepth,
-        eta: props.xgboostEta ?? DEFAULT_HYPERPARAMETERS.eta,
-        gamma: props.xgboostGamma ?? DEFAULT_HYPERPARAMETERS.gamma,
-        minChildWeight: props.xgboostMinChildWeight ?? DEFAULT_HYPERPARAMETERS.minChildWeight,
-        subsample: props.xgboostSubsample ?? DEFAULT_HYPERPARAMETERS.subsample,
-        numRound: props.xgboostNumRound ?? DEFAULT_HYPERPARAMETERS.numRound,
-        earlyStoppingRounds: props.xgboostEarlyStoppingRounds ?? DEFAULT_HYPERPARAMETERS.earlyStoppingRounds,
-      },
-      gate: props.qualityGate._definitionConfig(),
-    });
+    }));
     // Token placeholders are about as long as what they resolve to; the check guards future growth.
     const size = JSON.stringify(definition).length;
     if (size > MAX_DEFINITION_CHARS) {
@@ -264,7 +260,8 @@ export class TrainingPipeline extends Construct {
     });
     // Runs started right after deployment need the role's policy in place.
     this.pipeline.node.addDependency(role);
-    this.pipeline.addDependency(props.qualityGate.modelPackageGroup);
+    // Registration needs the group; an imported group already exists.
+    this.pipeline.node.addDependency(props.modelRegistry);
 
     this.grantJobPermissions(role, props, artifactBucket, scripts, images);
     this.acknowledgeNagFindings(role, props, artifactBucket);
@@ -371,7 +368,7 @@ export class TrainingPipeline extends Construct {
       resources: [jobs.processing, jobs.training],
       conditions: { StringEquals: { 'sagemaker:TaggingAction': ['CreateProcessingJob', 'CreateTrainingJob'] } },
     }));
-    props.qualityGate.grantRegisterModelPackage(role);
+    props.modelRegistry.grantRegisterModelPackage(role);
 
     // The pipeline passes this role to the jobs it creates.
     role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -434,8 +431,8 @@ export class TrainingPipeline extends Construct {
       },
       {
         id: 'AwsSolutions-IAM5',
-        reason: 'Model versions get their number at registration; the grant is limited to the quality gate\'s model package group.',
-        appliesTo: props.qualityGate._modelPackageArns().map((arn) => nagResource(this, arn)),
+        reason: 'Model versions get their number at registration; the grant is limited to the model registry\'s model package group.',
+        appliesTo: props.modelRegistry.modelPackageArns().map((arn) => nagResource(this, arn)),
       },
     ];
     if (props.encryptionKey) {

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FEEDBACK_REQUEST_SCHEMA, PREDICTION_REQUEST_SCHEMA } from '../../src/contracts/prediction-api';
+import { ModelRegistry } from '../../src/model-registry';
 import { ApiAuthorization, EndpointTrafficRouting, ModelServing, ModelServingProps } from '../../src/model-serving';
 import { compileSchema } from '../../src/model-serving/runtime/api/schema-validator';
 import { acknowledgeNag } from '../../src/private/nag';
@@ -21,7 +22,8 @@ function build(props: Partial<ModelServingProps> = {}, extra?: (stack: Stack, se
   const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
   addNagChecks(stack);
   const artifactBucket = s3.Bucket.fromBucketName(stack, 'Artifacts', 'abalone-artifacts');
-  const serving = new ModelServing(stack, 'Serving', { modelPackageGroupName: 'AbaloneModelPackageGroup', artifactBucket, ...props });
+  const modelRegistry = ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' });
+  const serving = new ModelServing(stack, 'Serving', { modelRegistry, artifactBucket, ...props });
   extra?.(stack, serving);
   return { stack, serving, template: Template.fromStack(stack) };
 }
@@ -323,7 +325,7 @@ describe('ModelServing options', () => {
     addNagChecks(stack2);
     const key = new kms.Key(stack2, 'Key', { enableKeyRotation: true });
     new ModelServing(stack2, 'Serving', {
-      modelPackageGroupName: 'AbaloneModelPackageGroup',
+      modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack2, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
       artifactBucket: s3.Bucket.fromBucketName(stack2, 'Artifacts', 'abalone-artifacts'),
       encryptionKey: key,
     });
@@ -350,7 +352,7 @@ describe('ModelServing options', () => {
     const stack2 = new Stack(new App(), 'Imported', { env: { account: '111111111111', region: 'eu-west-1' } });
     const key = kms.Key.fromKeyArn(stack2, 'Key', 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555');
     new ModelServing(stack2, 'Serving', {
-      modelPackageGroupName: 'AbaloneModelPackageGroup',
+      modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack2, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
       artifactBucket: s3.Bucket.fromBucketName(stack2, 'Artifacts', 'abalone-artifacts'),
       encryptionKey: key,
     });
@@ -407,11 +409,12 @@ describe('ModelServing options', () => {
     expect(config).toContain(`\\"maxUpdateSeconds\\":${240 + 480 + 900}`);
   });
 
-  test('the default model package group ARN is in this account and Region, in lower case', () => {
+  test('the model package ARNs are the registry\'s, in this account and Region, lower case first', () => {
     const { template } = build();
     const deployPolicy = JSON.stringify(template.toJSON());
-    expect(deployPolicy).toContain(':sagemaker:eu-west-1:111111111111:model-package-group/abalonemodelpackagegroup');
-    expect(deployPolicy).not.toContain('model-package-group/AbaloneModelPackageGroup');
+    expect(deployPolicy).toContain(':sagemaker:eu-west-1:111111111111:model-package/abalonemodelpackagegroup/*"]]},'
+      + '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":sagemaker:eu-west-1:111111111111:model-package/AbaloneModelPackageGroup/*"');
+    expect(deployPolicy).not.toContain('model-package-group/');
   });
 });
 
@@ -443,8 +446,6 @@ describe('ModelServing prop validation names the prop', () => {
     ['endpointTrafficRouting', { endpointTrafficRouting: EndpointTrafficRouting.canary({ percent: 75 }) },
       /- endpointTrafficRouting is "canary 75% for 300 s"; its percent must be a whole number from 1 to 50/],
     ['endpointAutoScaling', { endpointAutoScaling: false, endpointMinCapacity: 2 }, /- endpointMinCapacity is 2; it only applies with endpointAutoScaling/],
-    ['modelPackageGroupName', { modelPackageGroupName: 'bad name' }, /modelPackageGroupName is "bad name"/],
-    ['modelPackageGroupArn', { modelPackageGroupArn: 'arn:aws:s3:::bucket' }, /modelPackageGroupArn is "arn:aws:s3:::bucket"/],
   ])('%s', (_name, props, message) => {
     let error: Error | undefined;
     try {

@@ -7,7 +7,7 @@ import { DescribeModelPackageCommand, DescribeEndpointConfigCommand } from '@aws
 import { fakeCodePipeline, FakeCodePipeline, jobEvent } from './jobs';
 import { runJob } from '../../src/release-pipeline/runtime/codepipeline-job';
 import { deployStep } from '../../src/release-pipeline/runtime/deploy-action';
-import { createGroup, createPackage, endpointNow, ENDPOINT, harness, Harness, testConfig } from '../model-serving/deploy/harness';
+import { createGroup, createPackage, endpointNow, ENDPOINT, harness, Harness, inProcessDeployFunction } from '../model-serving/deploy/harness';
 import { useMotoServer } from '../support/moto-server';
 
 const moto = useMotoServer();
@@ -27,8 +27,10 @@ afterEach(() => {
 
 const params = (modelPackageArn: string) => JSON.stringify({ modelPackageArn, approve: true });
 
+const deployFunction = () => inProcessDeployFunction(h.clients);
+
 async function invoke(userParameters: string, continuationToken?: string) {
-  return runJob(jobEvent({ userParameters, continuationToken }), cp.client, (input) => deployStep(h.clients, testConfig(), input));
+  return runJob(jobEvent({ userParameters, continuationToken }), cp.client, (input) => deployStep(deployFunction(), input));
 }
 
 function lastToken(): string {

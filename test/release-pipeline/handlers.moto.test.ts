@@ -11,10 +11,11 @@ import {
   CreatePipelineCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import type { Context } from 'aws-lambda';
 import { AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { jobEvent } from './jobs';
 import { DEPLOY_CONFIG_ENV } from '../../src/contracts/endpoint-deploy-config';
-import { TRAIN_ACTION_CONFIG_ENV } from '../../src/contracts/release-actions';
+import { DEPLOY_ACTION_ENV, TRAIN_ACTION_CONFIG_ENV } from '../../src/contracts/release-actions';
 import { createGroup, createPackage, ENDPOINT, testConfig } from '../model-serving/deploy/harness';
 import { MOTO_CREDENTIALS, MOTO_REGION, useMotoServer } from '../support/moto-server';
 
@@ -25,12 +26,18 @@ const EXECUTION_ID = '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
 type Handlers = {
   train: typeof import('../../src/release-pipeline/runtime/train-action.lambda');
   deploy: typeof import('../../src/release-pipeline/runtime/deploy-action.lambda');
+  /** The endpoint's deploy function, which the Deploy action invokes through the Lambda API. */
+  deployFunction: typeof import('../../src/model-serving/runtime/deploy/deploy.lambda');
 };
+const DEPLOY_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:abalone-deploy';
 let handlers: Handlers;
 // The SDK modules as the handlers see them (jest.isolateModules gives them their own copies to mock).
 let codepipelineSdk: typeof import('@aws-sdk/client-codepipeline');
 let sagemakerSdk: typeof import('@aws-sdk/client-sagemaker');
+let lambdaSdk: typeof import('@aws-sdk/client-lambda');
 let cpMock: AwsStub<any, any, any>;
+let lambdaMock: AwsStub<any, any, any>;
+let invocations: Array<{ functionName?: string; event: unknown }>;
 let smMock: AwsStub<any, any, any>;
 let replies: Array<{ success?: PutJobSuccessResultCommandInput; failure?: unknown }>;
 let steps: unknown[];
@@ -44,6 +51,7 @@ beforeAll(() => {
     AWS_EC2_METADATA_DISABLED: 'true',
     [TRAIN_ACTION_CONFIG_ENV]: JSON.stringify({ trainingPipelineName: 'abalone-training', releasePipelineName: 'abalone-release', debounceSeconds: 0, mseThreshold: 6 }),
     [DEPLOY_CONFIG_ENV]: JSON.stringify(testConfig()),
+    [DEPLOY_ACTION_ENV.DEPLOY_FUNCTION]: DEPLOY_FUNCTION_ARN,
   });
   delete process.env.AWS_PROFILE;
   // The handlers build their clients when loaded: load them (and the SDK copies they use) after the environment is set.
@@ -51,9 +59,11 @@ beforeAll(() => {
   jest.isolateModules(() => {
     codepipelineSdk = require('@aws-sdk/client-codepipeline');
     sagemakerSdk = require('@aws-sdk/client-sagemaker');
+    lambdaSdk = require('@aws-sdk/client-lambda');
     handlers = {
       train: require('../../src/release-pipeline/runtime/train-action.lambda'),
       deploy: require('../../src/release-pipeline/runtime/deploy-action.lambda'),
+      deployFunction: require('../../src/model-serving/runtime/deploy/deploy.lambda'),
     };
   });
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -80,9 +90,25 @@ beforeEach(async () => {
   smMock = mockClient(sagemakerSdk.SageMakerClient);
   (smMock.send as unknown as { callThrough(): void }).callThrough();
   smMock.on(sagemakerSdk.ListPipelineExecutionStepsCommand).callsFake(async () => ({ PipelineExecutionSteps: steps }));
+  // Lambda's Invoke as the service runs it: the JSON payload to the deploy function's handler, its answer back as
+  // JSON, an exception as FunctionError with {errorType, errorMessage}.
+  invocations = [];
+  lambdaMock = mockClient(lambdaSdk.LambdaClient);
+  lambdaMock.on(lambdaSdk.InvokeCommand).callsFake(async (input) => {
+    const event = JSON.parse(Buffer.from(input.Payload).toString('utf8'));
+    invocations.push({ functionName: input.FunctionName, event });
+    try {
+      const answer = await handlers.deployFunction.handler(event, { getRemainingTimeInMillis: () => 60_000 } as Context);
+      return { StatusCode: 200, Payload: Buffer.from(JSON.stringify(answer)) };
+    } catch (error) {
+      const { name, message } = error as Error;
+      return { StatusCode: 200, FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify({ errorType: name, errorMessage: message })) };
+    }
+  });
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
 });
 afterEach(() => {
+  lambdaMock.restore();
   cpMock.restore();
   smMock.restore();
   jest.restoreAllMocks();
@@ -131,7 +157,7 @@ describe('train-action.lambda', () => {
 });
 
 describe('deploy-action.lambda', () => {
-  test('deploys the package over two invocations and reports the endpoint', async () => {
+  test('has the endpoint\'s deploy function deploy the package over two invocations and reports the endpoint', async () => {
     const sagemaker = new SageMakerClient(moto.clientConfig());
     const clients = { sagemaker, autoScaling: undefined as never };
     await createGroup(clients);
@@ -143,5 +169,19 @@ describe('deploy-action.lambda', () => {
     expect(token).toBeDefined();
     await handlers.deploy.handler(jobEvent({ userParameters, continuationToken: token }));
     expect(lastReply().success!.outputVariables).toEqual({ EndpointName: ENDPOINT, ModelPackageArn: arn, EndpointConfigName: expect.any(String) });
+    expect(invocations).toEqual([
+      { functionName: DEPLOY_FUNCTION_ARN, event: { modelPackageArn: arn, approve: true, wait: false } },
+      {
+        functionName: DEPLOY_FUNCTION_ARN,
+        event: { state: expect.objectContaining({ v: 1, endpointName: ENDPOINT, modelPackageArn: arn }), wait: false },
+      },
+    ]);
+  });
+
+  test('a token the deploy function refuses fails the job as invalid input, with the function\'s message', async () => {
+    const foreign = JSON.stringify({ v: 1, endpointName: 'other', modelPackageArn: '', endpointConfigName: '', operation: 'create', phase: 'waiting', startedAt: 1 });
+    // In the envelope the job wrapper puts around every step's token.
+    await handlers.deploy.handler(jobEvent({ userParameters: '{}', continuationToken: JSON.stringify({ t: foreign, e: 0 }) }));
+    expect(lastReply().failure).toMatchObject({ failureDetails: { message: `invalid input: not a deployment state of endpoint ${ENDPOINT}` } });
   });
 });

@@ -259,7 +259,7 @@ describe('ReleasePipeline', () => {
       expect(action).toMatchObject({
         Name: 'ApproveModel',
         ActionTypeId: { Category: 'Approval', Owner: 'AWS', Provider: 'Manual' },
-        Configuration: { NotificationArn: { Ref: expect.stringMatching(/^GateApprovalTopic/) } },
+        Configuration: { NotificationArn: { Ref: expect.stringMatching(/^RegistryApprovalTopic/) } },
         TimeoutInMinutes: 3 * 24 * 60,
       });
       const text: string = action.Configuration.CustomData;
@@ -275,7 +275,7 @@ describe('ReleasePipeline', () => {
       template.hasResourceProperties('AWS::SNS::Subscription', {
         Protocol: 'email',
         Endpoint: 'approver@example.com',
-        TopicArn: { Ref: Match.stringLikeRegexp('^GateApprovalTopic') },
+        TopicArn: { Ref: Match.stringLikeRegexp('^RegistryApprovalTopic') },
       });
     });
 
@@ -312,10 +312,11 @@ describe('ReleasePipeline', () => {
       expect(JSON.parse(action.Configuration.UserParameters)).toEqual({ modelPackageArn: '#{Train.ModelPackageArn}', approve: true });
     });
 
-    test('runs the endpoint\'s deploy logic with its configuration', () => {
+    test('invokes the endpoint\'s deploy function, named in its environment', () => {
       const fn = Object.entries<any>(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ReleaseDeployActionFunction'))![1];
-      expect(stack.resolve(fn.Properties.Environment.Variables)).toEqual(stack.resolve(inputs.endpoint.deployEnvironment));
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Timeout: 300 });
+      const deployFunctionArn = stack.resolve(inputs.endpoint.deployFunction.functionArn);
+      expect(stack.resolve(fn.Properties.Environment.Variables)).toEqual({ DEPLOY_FUNCTION_ARN: deployFunctionArn });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Timeout: 120 });
     });
   });
 
@@ -369,11 +370,11 @@ describe('ReleasePipeline', () => {
       }
     });
 
-    test('the deploy function has exactly the endpoint\'s deploy permissions', () => {
+    test('the deploy action may invoke the endpoint\'s deploy function and holds no deploy permissions of its own', () => {
       const own = deploy.filter((s) => !actionsOf(s).some((a) => a.startsWith('codepipeline:') || a.startsWith('logs:')));
-      const endpointDeploy = statementsOf(template, 'EndpointDeployRole').filter((s) => !actionsOf(s).some((a) => a.startsWith('logs:')));
-      expect(own).toEqual(endpointDeploy);
-      expect(own.flatMap(actionsOf)).toContain('sagemaker:UpdateEndpoint');
+      const functionArn = stack.resolve(inputs.endpoint.deployFunction.functionArn);
+      expect(own).toEqual([{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [functionArn, { 'Fn::Join': ['', [functionArn, ':*']] }] }]);
+      expect(deploy.flatMap(actionsOf).filter((a) => a.startsWith('sagemaker:') || a.startsWith('application-autoscaling:'))).toEqual([]);
     });
 
     test('each Lambda action has its own role that may invoke only its function', () => {
@@ -394,7 +395,7 @@ describe('ReleasePipeline', () => {
 
     test('the approval action may only publish to the approval topic', () => {
       const roleId = stage(template, 'Approve').Actions[0].RoleArn['Fn::GetAtt'][0];
-      expect(statementsOf(template, roleId)).toEqual([expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^GateApprovalTopic/) } })]);
+      expect(statementsOf(template, roleId)).toEqual([expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^RegistryApprovalTopic/) } })]);
     });
   });
 

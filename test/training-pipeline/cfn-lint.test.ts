@@ -5,6 +5,7 @@ import * as path from 'path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ModelRegistry } from '../../src/model-registry';
 import { QualityGate } from '../../src/quality-gate';
 import { TrainingPipeline } from '../../src/training-pipeline';
 
@@ -20,9 +21,10 @@ test('the synthesized templates are cfn-lint clean (region-agnostic, eu-west-1 w
     const stack = new Stack(app, name, region ? { env: { region, account: '123456789012' } } : {});
     const dataBucket = new s3.Bucket(stack, 'DataBucket', { enforceSSL: true });
     const key = name === 'EuWest1' ? new kms.Key(stack, 'Key', { enableKeyRotation: true }) : undefined;
-    const qualityGate = new QualityGate(stack, 'Gate', { maxMae: 2, minR2: 0.3, approvalEmails: ['ml@example.com'], encryptionKey: key });
+    const qualityGate = new QualityGate(stack, 'Gate', { maxMae: 2, minR2: 0.3 });
+    const modelRegistry = new ModelRegistry(stack, 'Registry', { approvalEmails: ['ml@example.com'], encryptionKey: key });
     new TrainingPipeline(stack, 'Training', {
-      dataBucket, qualityGate, encryptionKey: key, removalPolicy: name === 'CnNorth1' ? RemovalPolicy.DESTROY : undefined,
+      dataBucket, qualityGate, modelRegistry, encryptionKey: key, removalPolicy: name === 'CnNorth1' ? RemovalPolicy.DESTROY : undefined,
     });
   }
   app.synth();

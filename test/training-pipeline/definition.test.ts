@@ -10,7 +10,7 @@ import { PYTHON, pipelineInputs, plainConfig, readReference, requirePythonWithXg
 import { TrainingPipeline } from '../../src/training-pipeline';
 import {
   ConditionStep, EVALUATION_METRIC_PATHS, FailStep, PARAMETER_NAMES, PipelineDefinition, ProcessingStep, RegisterModelStep,
-  STEP_NAMES, TrainingStep, allSteps, buildAbaloneTrainingDefinition, executionOrder, findDefinitionProblems, references,
+  STEP_NAMES, TrainingStep, abaloneTrainingSpec, allSteps, buildAbaloneTrainingDefinition, executionOrder, findDefinitionProblems, references,
 } from '../../src/training-pipeline/definition';
 
 const schema = readReference('pipeline-definition.schema.json');
@@ -468,5 +468,32 @@ np.savetxt(os.path.join(root, "test", "test.csv"), np.column_stack([y, x])[:20],
         r2: { value: expect.any(Number) },
       },
     });
+  });
+});
+
+describe('abaloneTrainingSpec: the one mapping from settings to the builder', () => {
+  const { preprocessScript, evaluateScript, inferenceScript, roleArn, artifactS3Uri, sklearnImageUri, xgboostImageUri } = plainConfig();
+  const locations = { preprocessScript, evaluateScript, inferenceScript, roleArn, artifactS3Uri, sklearnImageUri, xgboostImageUri };
+
+  test('unset settings, and settings given as undefined, keep the builder\'s defaults', () => {
+    const spec = abaloneTrainingSpec({ xgboostMaxDepth: 3, xgboostEta: undefined, trainingInstanceType: undefined }, locations);
+    expect(spec.hyperparameters).toEqual({ maxDepth: 3 });
+    expect(spec).not.toHaveProperty('trainingInstanceType');
+    const definition = buildAbaloneTrainingDefinition(spec);
+    const training = definition.Steps.find((s) => s.Type === 'Training') as any;
+    expect(training.Arguments.HyperParameters).toMatchObject({ max_depth: '3', eta: '0.2', num_round: '50' });
+    expect(definition.Parameters.find((p) => p.Name === 'TrainingInstanceType')?.DefaultValue).toBe('ml.m4.xlarge');
+    expect(spec.gate).toEqual({ mseThreshold: 6, modelPackageGroupName: 'AbaloneModelPackageGroup', modelApprovalStatus: 'PendingManualApproval' });
+  });
+
+  test('the construct and local mode build the same steps and parameters from the same settings', () => {
+    const stack = new Stack(new App(), 'Spec');
+    new TrainingPipeline(stack, 'Training', { ...pipelineInputs(stack, { mseThreshold: 5.5, maxMae: 1.8 }), xgboostNumRound: 80 });
+    const synthesized = synthesizedDefinition(Template.fromStack(stack));
+    const local = buildAbaloneTrainingDefinition(abaloneTrainingSpec({ mseThreshold: 5.5, maxMae: 1.8, xgboostNumRound: 80 }, locations));
+    expect(synthesized.Parameters.filter((p) => p.Name !== 'InputManifestUri')).toEqual(local.Parameters.filter((p) => p.Name !== 'InputManifestUri'));
+    const hyperparameters = (d: typeof local) => (d.Steps.find((s) => s.Type === 'Training') as any).Arguments.HyperParameters;
+    expect(hyperparameters(synthesized)).toEqual(hyperparameters(local));
+    expect(synthesized.Steps.map((s) => s.Name)).toEqual(local.Steps.map((s) => s.Name));
   });
 });

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ModelRegistry } from '../../src/model-registry';
 import { QualityGate } from '../../src/quality-gate';
 import { AbaloneTrainingDefinitionConfig, PipelineDefinition } from '../../src/training-pipeline/definition';
 
@@ -51,11 +52,12 @@ export function plainConfig(overrides: Partial<AbaloneTrainingDefinitionConfig> 
   };
 }
 
-/** A stack with a data bucket and a quality gate, the two things a TrainingPipeline needs. */
+/** A stack with a data bucket, a quality gate and a model registry, the three things a TrainingPipeline needs. */
 export function pipelineInputs(stack: Stack, gateProps = {}) {
   return {
     dataBucket: new s3.Bucket(stack, 'DataBucket', { enforceSSL: true, serverAccessLogsPrefix: 'access-logs/' }),
     qualityGate: new QualityGate(stack, 'Gate', gateProps),
+    modelRegistry: new ModelRegistry(stack, 'Registry'),
   };
 }
 

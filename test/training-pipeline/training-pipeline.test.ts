@@ -220,7 +220,7 @@ describe('TrainingPipeline', () => {
           RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TrainingExecutionRole'), 'Arn'] },
           PipelineDefinition: { PipelineDefinitionBody: Match.anyValue() },
         },
-        DependsOn: Match.arrayWith([Match.stringLikeRegexp('^GateModelPackageGroup'), Match.stringLikeRegexp('^TrainingExecutionRoleDefaultPolicy')]),
+        DependsOn: Match.arrayWith([Match.stringLikeRegexp('^RegistryModelPackageGroup'), Match.stringLikeRegexp('^TrainingExecutionRoleDefaultPolicy')]),
       });
     });
 

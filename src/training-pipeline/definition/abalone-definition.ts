@@ -3,7 +3,8 @@
  * plain string, so the construct passes CDK tokens and local mode passes local values to the same function.
  */
 import {
-  DEFAULT_HYPERPARAMETERS, DEFAULT_PROCESSING_INSTANCE_COUNT, DEFAULT_PROCESSING_INSTANCE_TYPE, DEFAULT_SPLIT_SEED,
+  DEFAULT_HYPERPARAMETERS, DEFAULT_MODEL_APPROVAL_STATUS, DEFAULT_MODEL_PACKAGE_GROUP_NAME, DEFAULT_MSE_THRESHOLD,
+  DEFAULT_PROCESSING_INSTANCE_COUNT, DEFAULT_PROCESSING_INSTANCE_TYPE, DEFAULT_SPLIT_SEED,
   DEFAULT_TRAINING_INSTANCE_COUNT, DEFAULT_TRAINING_INSTANCE_TYPE, MAX_RUNTIME_SECONDS, PROCESSING_VOLUME_SIZE_GB,
   TRAINING_VOLUME_SIZE_GB, XGBOOST_EVAL_METRIC, XGBOOST_OBJECTIVE,
 } from './defaults';
@@ -64,6 +65,65 @@ export interface AbaloneTrainingDefinitionConfig {
   readonly splitSeed?: number;
   readonly hyperparameters?: Partial<XgboostHyperparameters>;
   readonly gate: QualityGateConfig;
+}
+
+/**
+ * The pipeline's settings under the names `TrainingPipeline` and `QualityGate` give their props; unset ones take
+ * the builder's defaults.
+ */
+export interface AbaloneTrainingSettings {
+  readonly processingInstanceType?: string;
+  readonly processingInstanceCount?: number;
+  readonly trainingInstanceType?: string;
+  readonly trainingInstanceCount?: number;
+  readonly splitSeed?: number;
+  readonly xgboostMaxDepth?: number;
+  readonly xgboostEta?: number;
+  readonly xgboostGamma?: number;
+  readonly xgboostMinChildWeight?: number;
+  readonly xgboostSubsample?: number;
+  readonly xgboostNumRound?: number;
+  readonly xgboostEarlyStoppingRounds?: number;
+  readonly mseThreshold?: number;
+  readonly maxMae?: number;
+  readonly minR2?: number;
+  readonly modelApprovalStatus?: string;
+  readonly modelPackageGroupName?: string;
+}
+
+/** Where the pipeline's role, data, outputs, images and scripts are: S3 and ECR in the cloud, local folders locally. */
+export type AbaloneTrainingLocations = Pick<AbaloneTrainingDefinitionConfig,
+'roleArn' | 'artifactS3Uri' | 'inputManifestUri' | 'sklearnImageUri' | 'xgboostImageUri' | 'preprocessScript' | 'evaluateScript'
+| 'inferenceScript' | 'kmsKeyId'>;
+
+/** The builder's input from settings and locations: the one place the construct and local mode both take it from. */
+export function abaloneTrainingSpec(settings: AbaloneTrainingSettings, locations: AbaloneTrainingLocations): AbaloneTrainingDefinitionConfig {
+  const given = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    ...locations,
+    ...given({
+      processingInstanceType: settings.processingInstanceType,
+      processingInstanceCount: settings.processingInstanceCount,
+      trainingInstanceType: settings.trainingInstanceType,
+      trainingInstanceCount: settings.trainingInstanceCount,
+      splitSeed: settings.splitSeed,
+    }),
+    hyperparameters: given({
+      maxDepth: settings.xgboostMaxDepth,
+      eta: settings.xgboostEta,
+      gamma: settings.xgboostGamma,
+      minChildWeight: settings.xgboostMinChildWeight,
+      subsample: settings.xgboostSubsample,
+      numRound: settings.xgboostNumRound,
+      earlyStoppingRounds: settings.xgboostEarlyStoppingRounds,
+    }),
+    gate: {
+      mseThreshold: settings.mseThreshold ?? DEFAULT_MSE_THRESHOLD,
+      ...given({ maxMae: settings.maxMae, minR2: settings.minR2 }),
+      modelPackageGroupName: settings.modelPackageGroupName ?? DEFAULT_MODEL_PACKAGE_GROUP_NAME,
+      modelApprovalStatus: settings.modelApprovalStatus ?? DEFAULT_MODEL_APPROVAL_STATUS,
+    },
+  };
 }
 
 function s3Input(name: string, uri: StringValue, localPath: string, dataType: 'S3Prefix' | 'ManifestFile' = 'S3Prefix'): ProcessingInput {

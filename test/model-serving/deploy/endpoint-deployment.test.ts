@@ -3,12 +3,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { DeployConfig, parseDeployConfig } from '../../../src/contracts/endpoint-deploy-config';
+import { ModelRegistry } from '../../../src/model-registry';
 import { EndpointDeployment, EndpointDeploymentProps, EndpointTrafficRouting } from '../../../src/model-serving/endpoint-deployment';
 import { addNagChecks, nagFindings } from '../../support/nag';
 
-const GROUP_ARN = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/AbaloneModelPackageGroup';
 
 interface Built {
   stack: Stack;
@@ -21,8 +20,7 @@ function build(props: Partial<EndpointDeploymentProps> = {}, env?: { account: st
   const stack = new Stack(app, 'TestStack', { env });
   addNagChecks(stack);
   const deployment = new EndpointDeployment(stack, 'Endpoint', {
-    modelPackageGroupName: 'AbaloneModelPackageGroup',
-    modelPackageGroupArn: GROUP_ARN,
+    modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
     artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
     endpointName: 'abalone',
     ...props,
@@ -69,8 +67,7 @@ describe('EndpointDeployment', () => {
     const stack = new Stack(app, 'KeyStack', { env: { account: '123456789012', region: 'eu-west-1' } });
     addNagChecks(stack);
     new EndpointDeployment(stack, 'Endpoint', {
-      modelPackageGroupName: 'AbaloneModelPackageGroup',
-      modelPackageGroupArn: GROUP_ARN,
+      modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
       artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
       encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
       dataCaptureBucket: s3.Bucket.fromBucketName(stack, 'Capture', 'capture-bucket'),
@@ -130,8 +127,7 @@ describe('EndpointDeployment', () => {
       const stack = new Stack(app, 'S');
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
       new EndpointDeployment(stack, 'Endpoint', {
-        modelPackageGroupName: 'AbaloneModelPackageGroup',
-        modelPackageGroupArn: GROUP_ARN,
+        modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
         artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
         endpointInstanceType: 'ml.c5.xlarge',
         endpointInstanceCount: 3,
@@ -223,9 +219,12 @@ describe('EndpointDeployment', () => {
       });
     });
 
-    test('reads and approves only the group\'s packages, in the lower case of SageMaker ARNs', () => {
-      const policy = policyOf(build().template, 'EndpointDeployRoleDefaultPolicy');
-      const packages = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/abalonemodelpackagegroup/*';
+    test('reads and approves only the group\'s packages, in the lower case of SageMaker ARNs and as named', () => {
+      const { stack, template } = build();
+      const policy = policyOf(template, 'EndpointDeployRoleDefaultPolicy');
+      const packages = ['abalonemodelpackagegroup', 'AbaloneModelPackageGroup'].map((group) => stack.resolve(stack.formatArn({
+        service: 'sagemaker', resource: 'model-package', resourceName: `${group}/*`,
+      })));
       expect(bySid(policy, 'ReadModelPackages')).toMatchObject({ Action: 'sagemaker:DescribeModelPackage', Resource: packages });
       expect(bySid(policy, 'ApproveModelPackages')).toMatchObject({
         Action: 'sagemaker:UpdateModelPackage',
@@ -235,18 +234,17 @@ describe('EndpointDeployment', () => {
       expect(bySid(policy, 'ListModelPackages')).toMatchObject({ Action: 'sagemaker:ListModelPackages', Resource: '*' });
     });
 
-    test('derives the package ARNs from a group ARN token', () => {
+    test('takes the package ARNs from the model registry, in both spellings', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
-      const group = new sagemaker.CfnModelPackageGroup(stack, 'Group', { modelPackageGroupName: 'abalone-group' });
+      const registry = new ModelRegistry(stack, 'Registry', { modelPackageGroupName: 'Abalone-Group' });
       new EndpointDeployment(stack, 'Endpoint', {
-        modelPackageGroupName: group.modelPackageGroupName,
-        modelPackageGroupArn: group.attrModelPackageGroupArn,
+        modelRegistry: registry,
         artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
       });
       const policy = policyOf(Template.fromStack(stack), 'EndpointDeployRoleDefaultPolicy');
-      expect(JSON.stringify(bySid(policy, 'ReadModelPackages').Resource)).toContain(':model-package/');
-      expect(JSON.stringify(bySid(policy, 'ReadModelPackages').Resource)).toContain('Fn::Split');
+      expect(bySid(policy, 'ReadModelPackages').Resource).toEqual(stack.resolve(registry.modelPackageArns()));
+      expect(JSON.stringify(bySid(policy, 'ApproveModelPackages').Resource)).toContain(':model-package/abalone-group/*');
     });
 
     test('tags only on create, passes only the model role and only to SageMaker', () => {
@@ -301,7 +299,9 @@ describe('EndpointDeployment', () => {
       const stack = new Stack(app, 'S');
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
       new EndpointDeployment(stack, 'Endpoint', {
-        modelPackageGroupName: 'g', modelPackageGroupArn: GROUP_ARN, artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'), encryptionKey: key,
+        modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'g' }),
+        artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'),
+        encryptionKey: key,
       });
       expect(bySid(policyOf(Template.fromStack(stack), 'EndpointDeployRoleDefaultPolicy'), 'EncryptEndpointStorage')).toMatchObject({
         Action: ['kms:CreateGrant', 'kms:DescribeKey'],
@@ -309,14 +309,18 @@ describe('EndpointDeployment', () => {
       });
     });
 
-    test('grantDeploy gives another principal the same statements', () => {
+    test('grantInvokeDeploy lets another principal invoke the deploy function and nothing else', () => {
       const { stack, deployment } = build();
       const other = new iam.Role(stack, 'PipelineDeployer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-      deployment.grantDeploy(other);
-      const template = Template.fromStack(stack);
-      const sids = (s: any[]) => s.map((x) => x.Sid).filter(Boolean).sort();
-      expect(sids(policyOf(template, 'PipelineDeployerDefaultPolicy'))).toEqual(sids(policyOf(template, 'EndpointDeployRoleDefaultPolicy')));
-      expect(Object.keys(deployment.deployEnvironment)).toEqual(['DEPLOY_CONFIG']);
+      const grant = deployment.grantInvokeDeploy(other);
+      expect(grant.success).toBe(true);
+      const granted = policyOf(Template.fromStack(stack), 'PipelineDeployerDefaultPolicy');
+      const functionArn = stack.resolve(deployment.deployFunction.functionArn);
+      expect(granted).toEqual([{
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        Resource: [functionArn, { 'Fn::Join': ['', [functionArn, ':*']] }],
+      }]);
     });
   });
 
@@ -355,7 +359,10 @@ describe('EndpointDeployment', () => {
       const stack = new Stack(app, 'S');
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
       new EndpointDeployment(stack, 'Endpoint', {
-        modelPackageGroupName: 'g', modelPackageGroupArn: GROUP_ARN, artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'), endpointName: 'abalone', encryptionKey: key,
+        modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'g' }),
+        artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'),
+        endpointName: 'abalone',
+        encryptionKey: key,
       });
       const policy = policyOf(Template.fromStack(stack), 'EndpointModelRoleDefaultPolicy');
       expect(policy).toEqual(expect.arrayContaining([
@@ -493,8 +500,6 @@ describe('EndpointDeployment', () => {
       ['endpointName', { endpointName: 'Abalone' }],
       ['endpointName', { endpointName: 'a'.repeat(64) }],
       ['endpointName', { endpointName: 'abalone-' }],
-      ['modelPackageGroupName', { modelPackageGroupName: 'bad_name' }],
-      ['modelPackageGroupArn', { modelPackageGroupArn: 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/abalone/1' }],
       ['endpointInstanceType', { endpointInstanceType: 'm5.large' }],
       ['endpointInstanceType', { endpointInstanceType: 'ml.t2.medium' }],
       ['endpointInstanceType', { endpointInstanceType: 'ml.t3.large' }],
@@ -531,8 +536,7 @@ describe('EndpointDeployment', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
       expect(() => new EndpointDeployment(stack, 'E', {
-        modelPackageGroupName: 'g',
-        modelPackageGroupArn: GROUP_ARN,
+        modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'g' }),
         artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'),
         endpointName: Aws.STACK_NAME,
       })).toThrow(/endpointName is .*it must be known at synth/);

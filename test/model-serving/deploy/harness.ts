@@ -21,6 +21,8 @@ import { DeployConfig } from '../../../src/contracts/endpoint-deploy-config';
 import { namePrefixFor, scalableResourceId } from '../../../src/contracts/endpoint-names';
 import { DeployClients } from '../../../src/model-serving/runtime/deploy/aws';
 import { checkDeployment, DeploymentRequest, DeploymentResult, startDeployment } from '../../../src/model-serving/runtime/deploy/deployment';
+import { runDeployment } from '../../../src/model-serving/runtime/deploy/invocation';
+import { DeployFunctionError, InvokeDeployFunction } from '../../../src/release-pipeline/runtime/deploy-action';
 import { MotoServer, useMotoServer } from '../../support/moto-server';
 
 export const ENDPOINT = 'abalone-endpoint';
@@ -48,6 +50,20 @@ export function testConfig(overrides: Partial<DeployConfig> = {}): DeployConfig 
  * UpdateEndpoint, so an update is simulated (by default: the endpoint switches to the new config at once,
  * which moto models as a CreateEndpoint over the existing one); hooks change what DescribeEndpoint reports.
  */
+/**
+ * The endpoint's deploy function as the release pipeline's Deploy action invokes it (`wait: false`), run in this
+ * process with these clients; its exceptions come back as the function errors Lambda reports.
+ */
+export function inProcessDeployFunction(clients: DeployClients, config: DeployConfig = testConfig()): InvokeDeployFunction {
+  return async (event) => {
+    try {
+      return await runDeployment(clients, config, event, { pollIntervalMs: 30_000, reserveMs: 30_000, remainingTimeMs: () => 0 });
+    } catch (error) {
+      throw new DeployFunctionError((error as Error).message);
+    }
+  };
+}
+
 export interface Harness {
   readonly clients: DeployClients;
   /** Unmocked clients on the same moto_server, to arrange and inspect. */

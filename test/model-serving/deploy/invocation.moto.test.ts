@@ -1,8 +1,8 @@
-import { createPackage, endpointNow, ENDPOINT, Harness, testConfig, useHarness } from './harness';
+import { createPackage, endpointNow, ENDPOINT, Harness, inProcessDeployFunction, testConfig, useHarness } from './harness';
 import { DeploymentState } from '../../../src/model-serving/runtime/deploy/deployment';
-import {
-  decodeState, deploymentStep, encodeState, parseUserParameters, runDeployment, RunOptions,
-} from '../../../src/model-serving/runtime/deploy/invocation';
+import { runDeployment, RunOptions, validState } from '../../../src/model-serving/runtime/deploy/invocation';
+import { JobInput } from '../../../src/release-pipeline/runtime/codepipeline-job';
+import { deployStep, encodeState, parseUserParameters } from '../../../src/release-pipeline/runtime/deploy-action';
 
 const shared = useHarness();
 let h: Harness;
@@ -61,40 +61,50 @@ describe('runDeployment (direct invocation)', () => {
   });
 });
 
-describe('deploymentStep (CodePipeline continuation tokens)', () => {
+const deployFunction = () => inProcessDeployFunction(h.clients);
+
+function job(userParameters: string, continuationToken?: string): JobInput {
+  return { jobId: 'job', userParameters, continuationToken, inputArtifacts: [] };
+}
+
+describe('the Deploy action invoking the deploy function (CodePipeline continuation tokens)', () => {
   test('starts, hands back a continuation token, then finishes with output variables', async () => {
     const arn = await createPackage(h.raw, 'Approved');
-    const first = await deploymentStep(h.clients, testConfig(), { userParameters: '' });
-    expect(first.status).toBe('IN_PROGRESS');
-    expect(first.outputVariables).toBeUndefined();
-    expect(first.continuationToken!.length).toBeLessThanOrEqual(2048);
+    const first = await deployStep(deployFunction(), job(arn));
+    expect(first.kind).toBe('in-progress');
+    if (first.kind !== 'in-progress') throw new Error('unreachable');
+    expect(first.token.length).toBeLessThanOrEqual(2048);
 
-    const second = await deploymentStep(h.clients, testConfig(), { continuationToken: first.continuationToken });
+    const second = await deployStep(deployFunction(), job(arn, first.token));
     expect(second).toEqual({
-      status: 'SUCCEEDED',
+      kind: 'succeeded',
       summary: `endpoint ${ENDPOINT} serves ${arn}`,
       outputVariables: { EndpointName: ENDPOINT, ModelPackageArn: arn, EndpointConfigName: expect.stringMatching(/^abalone-endpoint-1-/) },
     });
-    expect(second.continuationToken).toBeUndefined();
   });
 
-  test('UserParameters may name the package and ask for approval', async () => {
+  test('UserParameters name the package and may ask for approval', async () => {
     const arn = await createPackage(h.raw, 'PendingManualApproval');
-    const step = await deploymentStep(h.clients, testConfig(), { userParameters: JSON.stringify({ modelPackageArn: arn, approve: true }) });
-    expect(step.status).toBe('IN_PROGRESS');
-    expect(decodeState(testConfig(), step.continuationToken!).modelPackageArn).toBe(arn);
+    const step = await deployStep(deployFunction(), job(JSON.stringify({ modelPackageArn: arn, approve: true })));
+    expect(step.kind).toBe('in-progress');
+    if (step.kind !== 'in-progress') throw new Error('unreachable');
+    expect(validState(testConfig(), JSON.parse(step.token)).modelPackageArn).toBe(arn);
   });
 
   test('a failure is reported with its reason', async () => {
-    const step = await deploymentStep(h.clients, testConfig(), {});
-    expect(step).toEqual({ status: 'FAILED', summary: 'model package group AbaloneModelPackageGroup has no Approved package; approve one or deploy with approve: true' });
+    const arn = await createPackage(h.raw, 'PendingManualApproval');
+    const step = await deployStep(deployFunction(), job(arn));
+    expect(step).toEqual({ kind: 'failed', message: expect.stringContaining('PendingManualApproval') });
   });
 
-  test('bad UserParameters and foreign tokens fail as invalid input', async () => {
-    expect(await deploymentStep(h.clients, testConfig(), { userParameters: '{not json' })).toMatchObject({ status: 'FAILED', summary: expect.stringMatching(/^invalid input: /) });
-    expect(await deploymentStep(h.clients, testConfig(), { userParameters: '[1]' })).toMatchObject({ status: 'FAILED', summary: 'invalid input: UserParameters must be a model package ARN or a JSON object' });
+  test('bad UserParameters fail as configuration errors, foreign tokens as invalid input', async () => {
+    expect(await deployStep(deployFunction(), job('{not json'))).toMatchObject({ kind: 'failed', message: expect.stringMatching(/^UserParameters must be /) });
+    expect(await deployStep(deployFunction(), job('[1]')))
+      .toMatchObject({ kind: 'failed', message: expect.stringContaining('UserParameters must be a model package ARN or a JSON object') });
     const foreign = JSON.stringify({ v: 1, endpointName: 'other', modelPackageArn: '', endpointConfigName: '', operation: 'create', phase: 'waiting', startedAt: 1 });
-    expect(await deploymentStep(h.clients, testConfig(), { continuationToken: foreign })).toMatchObject({ status: 'FAILED', summary: `invalid input: not a deployment state of endpoint ${ENDPOINT}` });
+    expect(await deployStep(deployFunction(), job('', foreign)))
+      .toEqual({ kind: 'failed', message: `invalid input: not a deployment state of endpoint ${ENDPOINT}` });
+    expect(await deployStep(deployFunction(), job('', '{cut'))).toMatchObject({ kind: 'failed', message: expect.stringMatching(/^invalid input: /) });
   });
 });
 
@@ -113,7 +123,7 @@ describe('state and parameters', () => {
       startedAt: Date.now(),
     };
     expect(encodeState(state).length).toBeLessThan(700);
-    expect(decodeState(testConfig({ endpointName: long }), encodeState(state))).toEqual(state);
+    expect(validState(testConfig({ endpointName: long }), JSON.parse(encodeState(state)))).toEqual(state);
   });
 
   test.each([

@@ -10,7 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { deniedRequests, IamRequest, isAllowed, render, roleStatements, TEST_ENVIRONMENT, wildcardMatch } from './iam-policy';
-import { MlopsAbalonePipeline } from '../../../src';
+import { MlopsAbalonePipeline, ModelRegistry } from '../../../src';
 import { EndpointDeployment } from '../../../src/model-serving/endpoint-deployment';
 
 const SCALING_CALLS = [
@@ -98,27 +98,25 @@ describe('the IAM evaluator', () => {
 });
 
 describe('every role that calls Application Auto Scaling passes its permission probes', () => {
-  // The whole system, so that the release pipeline's Deploy action role (granted by grantDeploy) is checked too.
+  // The whole system, so that every role of the release pipeline is checked too.
   const stack = new Stack(new App(), 'System');
   new MlopsAbalonePipeline(stack, 'Abalone', {});
   const template = Template.fromStack(stack).toJSON();
   const env = { region: TEST_ENVIRONMENT['AWS::Region'], account: TEST_ENVIRONMENT['AWS::AccountId'] };
   const callers = scalingCallers(template, env);
 
-  test('the callers are the deploy function, the release pipeline\'s Deploy action and the endpoint clean-up', () => {
+  test('the callers are the deploy function and the endpoint clean-up: the release pipeline\'s Deploy action only invokes the deploy function', () => {
     expect([...callers.keys()].sort()).toEqual([
       roleId(template, 'Deploys model packages to SageMaker endpoint'),
-      roleId(template, 'Runs the release pipeline\'s Deploy action'),
       roleId(template, 'Deletes SageMaker endpoint'),
     ].sort());
   });
 
-  test.each(['Deploys model packages to SageMaker endpoint', 'Runs the release pipeline\'s Deploy action'])(
-    '%s: may register, scale and deregister, and passes every CloudWatch probe', (description) => {
-      const statements = roleStatements(template, roleId(template, description));
-      expect(deniedRequests(statements, SCALING_CALLS.map((action) => scalingCall(action, env)))).toEqual([]);
-      expect(deniedRequests(statements, cloudWatchProbes(env))).toEqual([]);
-    });
+  test('the deploy function may register, scale and deregister, and passes every CloudWatch probe', () => {
+    const statements = roleStatements(template, roleId(template, 'Deploys model packages to SageMaker endpoint'));
+    expect(deniedRequests(statements, SCALING_CALLS.map((action) => scalingCall(action, env)))).toEqual([]);
+    expect(deniedRequests(statements, cloudWatchProbes(env))).toEqual([]);
+  });
 
   test('the clean-up role may deregister the scalable target and passes every CloudWatch probe', () => {
     const statements = roleStatements(template, roleId(template, 'Deletes SageMaker endpoint'));
@@ -135,20 +133,19 @@ describe('every role that calls Application Auto Scaling passes its permission p
 });
 
 describe('in a stack with a concrete account and Region', () => {
-  test('the deploy, clean-up and grantDeploy roles pass the probes of that account and Region', () => {
+  test('the deploy and clean-up roles pass the probes of that account and Region', () => {
     const env = { account: '111111111111', region: 'ap-southeast-2' };
     const stack = new Stack(new App(), 'Concrete', { env });
     const deployment = new EndpointDeployment(stack, 'Endpoint', {
-      modelPackageGroupName: 'AbaloneModelPackageGroup',
-      modelPackageGroupArn: 'arn:aws:sagemaker:ap-southeast-2:111111111111:model-package-group/AbaloneModelPackageGroup',
+      modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
       artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
       endpointName: 'abalone',
     });
     const pipelineRole = new iam.Role(stack, 'PipelineDeployer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    deployment.grantDeploy(pipelineRole);
+    deployment.grantInvokeDeploy(pipelineRole);
     const template = Template.fromStack(stack).toJSON();
     const callers = scalingCallers(template, env);
-    expect(callers.size).toBe(3);
+    expect(callers.size).toBe(2);
     for (const [id, statements] of callers) {
       expect({ id, denied: deniedRequests(statements, cloudWatchProbes(env)) }).toEqual({ id, denied: [] });
     }
