@@ -11,7 +11,6 @@ import { CleanupCompleteFunction } from './cleanup-complete-function';
 import { CleanupFunction } from './cleanup-function';
 import { DeployFunction } from './deploy-function';
 import type { IModelDeploymentTarget } from './deployment-target';
-import { inferenceRepositoryArns } from './images';
 import {
   AutoScalingConfig,
   BLUE_GREEN_LIMITS,
@@ -22,6 +21,8 @@ import {
 } from '../contracts/endpoint-deploy-config';
 import { ENDPOINT_NAME, namePrefixFor, VARIANT_NAME } from '../contracts/endpoint-names';
 import type { IModelRegistry } from '../model-registry/model-registry';
+import { lambdaLogGroup, lambdaRole } from '../private/functions';
+import { imageRepositoryArns, resolveBuiltInImages, sagemakerContainerStatements } from '../private/image-mapping';
 import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
 import { nagResource } from '../private/nag-format';
 import { generatePhysicalName } from '../private/physical-names';
@@ -361,16 +362,12 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
       description: `Runs the model of SageMaker endpoint ${this.endpointName}`,
     });
     this.modelRole = modelRole;
-    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'PullInferenceImages',
-      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-      resources: inferenceRepositoryArns(this),
-    }));
-    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'EcrLogin',
-      actions: ['ecr:GetAuthorizationToken'],
-      resources: ['*'],
-    }));
+    // The model package's two images (sklearn 1.2-1 preprocessor, XGBoost 1.7-1) in the stack's Region.
+    const images = resolveBuiltInImages(this, 'ImageRegistries');
+    const [pullImages, ecrLogin, endpointMetrics] = sagemakerContainerStatements(imageRepositoryArns(this, [images.sklearn, images.xgboost]),
+      '/aws/sagemaker/Endpoints*', { pull: 'PullInferenceImages', login: 'EcrLogin', metrics: 'EndpointMetrics' });
+    modelRole.addToPrincipalPolicy(pullImages);
+    modelRole.addToPrincipalPolicy(ecrLogin);
     props.artifactBucket.grantRead(modelRole);
     props.encryptionKey?.grantDecrypt(modelRole);
     const endpointLogGroup = stack.formatArn({
@@ -384,12 +381,7 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
       actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
       resources: [endpointLogGroup, `${endpointLogGroup}:log-stream:*`],
     }));
-    modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'EndpointMetrics',
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints*' } },
-    }));
+    modelRole.addToPrincipalPolicy(endpointMetrics);
     modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadRollbackAlarms',
       actions: ['cloudwatch:DescribeAlarms'],
@@ -533,7 +525,7 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
       }));
     }
 
-    const deployRole = this.functionRole('DeployRole', `Deploys model packages to SageMaker endpoint ${this.endpointName}`);
+    const deployRole = lambdaRole(this, 'DeployRole', `Deploys model packages to SageMaker endpoint ${this.endpointName}`);
     for (const statement of statements) deployRole.addToPrincipalPolicy(statement);
     const deployFunction = new DeployFunction(this, 'DeployFunction', {
       description: `Deploys an approved model package to SageMaker endpoint ${this.endpointName}`,
@@ -541,14 +533,14 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
       timeout: Duration.minutes(15),
       memorySize: 256,
       environment: deployEnvironment,
-      logGroup: this.functionLogs('DeployLogs', deployRole),
+      logGroup: lambdaLogGroup(this, 'DeployLogs', deployRole),
     });
     // The model role's permissions must exist before a deployment can pass it to SageMaker.
     deployFunction.node.addDependency(modelRole);
     this.deployFunction = deployFunction;
 
     // Clean-up on stack delete: the endpoint is made at run time and would otherwise keep billing.
-    const cleanupRole = this.functionRole('CleanupRole', `Deletes SageMaker endpoint ${this.endpointName} when its stack is deleted`);
+    const cleanupRole = lambdaRole(this, 'CleanupRole', `Deletes SageMaker endpoint ${this.endpointName} when its stack is deleted`);
     cleanupRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'DeleteEndpoint',
       actions: ['sagemaker:DeleteEndpoint', 'sagemaker:DescribeEndpoint'],
@@ -597,15 +589,15 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
       // One short step per poll; the Provider's budget counts the polls' run time too.
       timeout: Duration.minutes(2),
       memorySize: 256,
-      logGroup: this.functionLogs('CleanupCompleteLogs', cleanupRole),
+      logGroup: lambdaLogGroup(this, 'CleanupCompleteLogs', cleanupRole),
     });
-    const cleanupEventRole = this.functionRole('CleanupEventRole', `Answers lifecycle events of the clean-up of ${this.endpointName}`);
+    const cleanupEventRole = lambdaRole(this, 'CleanupEventRole', `Answers lifecycle events of the clean-up of ${this.endpointName}`);
     const cleanupEvent = new CleanupFunction(this, 'CleanupFunction', {
       description: `Names SageMaker endpoint ${this.endpointName} for its clean-up custom resource`,
       role: cleanupEventRole,
       timeout: Duration.minutes(1),
       memorySize: 128,
-      logGroup: this.functionLogs('CleanupLogs', cleanupEventRole),
+      logGroup: lambdaLogGroup(this, 'CleanupLogs', cleanupEventRole),
     });
     const provider = new cr.Provider(this, 'CleanupProvider', {
       onEventHandler: cleanupEvent,
@@ -651,16 +643,6 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
   /** Allows the grantee to invoke the deploy function (what a release pipeline's Deploy action does). */
   public grantInvokeDeploy(grantee: iam.IGrantable): iam.Grant {
     return this.deployFunction.grantInvoke(grantee);
-  }
-
-  private functionRole(id: string, description: string): iam.Role {
-    return new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
-  }
-
-  private functionLogs(id: string, role: iam.IRole): logs.ILogGroup {
-    const group = new logs.LogGroup(this, id, { retention: logs.RetentionDays.THREE_MONTHS });
-    group.grantWrite(role);
-    return group;
   }
 
   private acknowledgeFindings(r: {

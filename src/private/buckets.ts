@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -29,18 +29,23 @@ export function createAccessLogsBucket(
   return bucket;
 }
 
-/** Sends the source bucket's server access logs to `logsBucket` under `prefix`. */
+/**
+ * Sends the source bucket's server access logs to `logsBucket` under `prefix`, granted by the log bucket's policy
+ * (whatever the app's feature flags: ACL-based delivery would need ACLs enabled on the log bucket).
+ */
 export function sendAccessLogs(source: s3.Bucket, logsBucket: s3.IBucket, prefix: string): void {
   (source.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
     destinationBucketName: logsBucket.bucketName,
     logFilePrefix: prefix,
   };
+  // A log bucket of another stack would need a reference back to the source, making the two stacks depend on each other.
+  const sameStack = Stack.of(source) === Stack.of(logsBucket);
   logsBucket.addToResourcePolicy(new iam.PolicyStatement({
     principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
     actions: ['s3:PutObject'],
     resources: [logsBucket.arnForObjects(`${prefix}*`)],
     conditions: {
-      ArnLike: { 'aws:SourceArn': source.bucketArn },
+      ...(sameStack ? { ArnLike: { 'aws:SourceArn': source.bucketArn } } : {}),
       StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
     },
   }));

@@ -1,4 +1,5 @@
 import { CfnMapping, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { BuiltInImage, SKLEARN_IMAGE, XGBOOST_IMAGE, supportedImageRegions } from '../training-pipeline/definition/images';
 
@@ -36,4 +37,38 @@ export function resolveBuiltInImages(scope: Construct, id: string): { sklearn: R
     };
   };
   return { sklearn: resolve('sklearn', SKLEARN_IMAGE), xgboost: resolve('xgboost', XGBOOST_IMAGE) };
+}
+
+/** ECR repository ARNs of resolved built-in images (in the registry accounts AWS owns). */
+export function imageRepositoryArns(scope: Construct, images: ResolvedImage[]): string[] {
+  return images.map((image) => Stack.of(scope).formatArn({
+    service: 'ecr',
+    account: image.account,
+    resource: 'repository',
+    resourceName: image.repository,
+  }));
+}
+
+/**
+ * What a SageMaker job or model role needs to pull images and publish its metrics: the layers of exactly these
+ * repositories, the ECR login (which has no resource type) and PutMetricData (none either), limited to
+ * `metricsNamespace` by condition.
+ */
+export function sagemakerContainerStatements(repositoryArns: string[], metricsNamespace: string, sids: {
+  readonly pull?: string; readonly login?: string; readonly metrics?: string;
+} = {}): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: sids.pull,
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      resources: repositoryArns,
+    }),
+    new iam.PolicyStatement({ sid: sids.login, actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      sid: sids.metrics,
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringLike: { 'cloudwatch:namespace': metricsNamespace } },
+    }),
+  ];
 }

@@ -18,6 +18,7 @@ import { ACTION_NAMESPACES, DEPLOY_ACTION_ENV, TRAIN_ACTION_CONFIG_ENV, TRAIN_OU
 import type { IModelRegistry } from '../model-registry/model-registry';
 import type { IModelDeploymentTarget } from '../model-serving/deployment-target';
 import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
+import { lambdaLogGroup, lambdaRole } from '../private/functions';
 import { acknowledgeNag, NagAcknowledgement } from '../private/nag';
 import { nagResource } from '../private/nag-format';
 import { generatePhysicalName } from '../private/physical-names';
@@ -282,7 +283,7 @@ export class ReleasePipeline extends Construct {
     this.artifactBucket = artifactBucket;
 
     // The action functions.
-    const trainRole = this.functionRole('TrainActionRole', 'Runs the release pipeline\'s Train action: starts and follows the SageMaker pipeline');
+    const trainRole = lambdaRole(this, 'TrainActionRole', 'Runs the release pipeline\'s Train action: starts and follows the SageMaker pipeline');
     const gate = props.trainingPipeline.qualityGate;
     const trainConfig: TrainActionConfig = {
       trainingPipelineName: props.trainingPipeline.pipelineName,
@@ -295,7 +296,7 @@ export class ReleasePipeline extends Construct {
     const trainFunction = new TrainActionFunction(this, 'TrainActionFunction', {
       description: 'Release pipeline Train action: starts the SageMaker pipeline on the data manifest and follows it',
       role: trainRole,
-      logGroup: this.functionLogs('TrainActionLogs', trainRole),
+      logGroup: lambdaLogGroup(this, 'TrainActionLogs', trainRole, RemovalPolicy.DESTROY),
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       // One short step per invocation; far below CodePipeline's 20-minute reply limit.
@@ -305,12 +306,12 @@ export class ReleasePipeline extends Construct {
     this.trainActionFunction = trainFunction;
     this.grantTrainAction(trainRole, props, pipelineArn);
 
-    const deployRole = this.functionRole('DeployActionRole', 'Runs the release pipeline\'s Deploy action: deploys the approved model package');
+    const deployRole = lambdaRole(this, 'DeployActionRole', 'Runs the release pipeline\'s Deploy action: deploys the approved model package');
     props.deploymentTarget.grantInvokeDeploy(deployRole);
     const deployFunction = new DeployActionFunction(this, 'DeployActionFunction', {
       description: 'Release pipeline Deploy action: has the endpoint\'s deploy function deploy the approved model package',
       role: deployRole,
-      logGroup: this.functionLogs('DeployActionLogs', deployRole),
+      logGroup: lambdaLogGroup(this, 'DeployActionLogs', deployRole, RemovalPolicy.DESTROY),
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       // One start or check of the deployment per invocation.
@@ -450,16 +451,6 @@ export class ReleasePipeline extends Construct {
         ],
       },
     ], true);
-  }
-
-  private functionRole(id: string, description: string): iam.Role {
-    return new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
-  }
-
-  private functionLogs(id: string, role: iam.IRole): logs.ILogGroup {
-    const group = new logs.LogGroup(this, id, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
-    group.grantWrite(role);
-    return group;
   }
 
   /** Exactly what the Train action calls (PutJob*Result is added by the Lambda invoke action). */

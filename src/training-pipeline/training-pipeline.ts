@@ -8,13 +8,14 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { DATA_MANIFEST_KEY, LATEST_TRAINING_MANIFEST_KEY, VALIDATED_PREFIX } from '../contracts/data-layout';
 import type { IModelRegistry } from '../model-registry/model-registry';
+import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
 import { NagAcknowledgement, acknowledgeNag } from '../private/nag';
 import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
 import { ScriptLocation, abaloneTrainingSpec, buildAbaloneTrainingDefinition } from './definition/abalone-definition';
 import { DEFAULT_HYPERPARAMETERS } from './definition/defaults';
-import { resolveBuiltInImages } from '../private/image-mapping';
+import { imageRepositoryArns, resolveBuiltInImages, sagemakerContainerStatements } from '../private/image-mapping';
 import { nagResource } from '../private/nag-format';
 
 /** Properties of {@link TrainingPipeline}. */
@@ -196,7 +197,7 @@ export class TrainingPipeline extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const images = resolveBuiltInImages(this, 'ImageRegistries');
 
-    const accessLogsBucket = props.accessLogsBucket ?? this.createAccessLogsBucket(removalPolicy);
+    const accessLogsBucket = props.accessLogsBucket ?? createAccessLogsBucket(this, 'AccessLogsBucket', removalPolicy);
     const artifactBucket = new s3.Bucket(this, 'ArtifactBucket', {
       encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
       encryptionKey: props.encryptionKey,
@@ -212,7 +213,7 @@ export class TrainingPipeline extends Construct {
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
     this.artifactBucket = artifactBucket;
-    enableAccessLogs(artifactBucket, accessLogsBucket);
+    sendAccessLogs(artifactBucket, accessLogsBucket, ACCESS_LOGS_PREFIX);
 
     const scripts = {
       preprocess: new s3assets.Asset(this, 'PreprocessScript', { path: path.join(ML_DIR, 'preprocess.py') }),
@@ -288,19 +289,6 @@ export class TrainingPipeline extends Construct {
     return `${this.pipelineArn}/execution/*`;
   }
 
-  private createAccessLogsBucket(removalPolicy: RemovalPolicy): s3.IBucket {
-    const bucket = new s3.Bucket(this, 'AccessLogsBucket', {
-      // Server access logs can only be delivered with SSE-S3.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      versioned: true,
-      removalPolicy,
-      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
-    });
-    return bucket;
-  }
-
   private grantJobPermissions(
     role: iam.Role,
     props: TrainingPipelineProps,
@@ -327,31 +315,15 @@ export class TrainingPipeline extends Construct {
       conditions: { StringEquals: { 's3:prefix': assets.map((a) => a.s3ObjectKey) } },
     }));
 
-    // Images.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['ecr:GetAuthorizationToken'],
-      resources: ['*'],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-      resources: [images.sklearn, images.xgboost].map((image) => stack.formatArn({
-        service: 'ecr',
-        account: image.account,
-        resource: 'repository',
-        resourceName: image.repository,
-      })),
-    }));
-
-    // Logs and metrics of the jobs.
+    // Images, logs and metrics of the jobs.
+    const [pull, login, metrics] = sagemakerContainerStatements(imageRepositoryArns(this, [images.sklearn, images.xgboost]), '/aws/sagemaker/*');
+    role.addToPrincipalPolicy(login);
+    role.addToPrincipalPolicy(pull);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
       resources: jobLogGroupArns(stack),
     }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
-    }));
+    role.addToPrincipalPolicy(metrics);
 
     // The jobs the pipeline starts (SageMaker names them pipelines-<execution id>-<step>-<suffix>).
     const jobs = jobArnPatterns(stack);
@@ -444,28 +416,6 @@ export class TrainingPipeline extends Construct {
     }
     acknowledgeNag(role, acknowledgements, true);
   }
-}
-
-/**
- * Server access logging through a bucket policy for the S3 logging service, whatever the app's feature flags: the
- * older ACL-based delivery (LogDeliveryWrite) needs ACLs enabled on the log bucket.
- */
-function enableAccessLogs(source: s3.Bucket, destination: s3.IBucket): void {
-  (source.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
-    destinationBucketName: destination.bucketName,
-    logFilePrefix: ACCESS_LOGS_PREFIX,
-  };
-  const sameStack = Stack.of(source) === Stack.of(destination);
-  destination.addToResourcePolicy(new iam.PolicyStatement({
-    principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-    actions: ['s3:PutObject'],
-    resources: [destination.arnForObjects(`${ACCESS_LOGS_PREFIX}*`)],
-    conditions: {
-      // A cross-stack reference to the source would make the two stacks depend on each other.
-      ...(sameStack ? { ArnLike: { 'aws:SourceArn': source.bucketArn } } : {}),
-      StringEquals: { 'aws:SourceAccount': Stack.of(source).account },
-    },
-  }));
 }
 
 function scriptLocation(asset: s3assets.Asset): ScriptLocation {

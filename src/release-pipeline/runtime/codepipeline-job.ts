@@ -10,6 +10,7 @@ import {
   PutJobSuccessResultCommand,
 } from '@aws-sdk/client-codepipeline';
 import type { Artifact, CodePipelineEvent, Credentials } from 'aws-lambda';
+import { messageOf } from '../../contracts/error-messages';
 
 /** API limits of PutJobSuccessResult / PutJobFailureResult. */
 export const JOB_LIMITS = {
@@ -198,6 +199,3 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

@@ -24,7 +24,8 @@ import {
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-sagemaker';
 import type { Credentials } from 'aws-lambda';
-import { JobInput, JobOutcome, messageOf, truncate } from './codepipeline-job';
+import { JobInput, JobOutcome, truncate } from './codepipeline-job';
+import { messageOf } from '../../contracts/error-messages';
 import { TRAIN_OUTPUT_VARIABLES as OUT, TrainActionConfig, TrainActionParameters } from '../../contracts/release-actions';
 import { parseDataManifest } from '../../data-ingest/runtime/manifest-logic';
 import { PARAMETER_NAMES, STEP_NAMES } from '../../training-pipeline/definition/names';

@@ -2,8 +2,9 @@
  * `POST /predictions/{id}/feedback`: the abalone's actual rings, attached to the stored prediction.
  */
 import { ApiRequest, ApiResponse, CorsPolicy, badRequest, errorResponse, jsonResponse, readJsonBody } from './http';
-import { Logger, describeError } from './predict';
+import { Logger } from './predict';
 import { compileSchema } from './schema-validator';
+import { messageOf } from '../../../contracts/error-messages';
 import { FEEDBACK_REQUEST_SCHEMA } from '../../../contracts/prediction-api';
 import type { FeedbackResponse } from '../../../contracts/prediction-api';
 
@@ -41,7 +42,7 @@ export async function handleFeedback(request: ApiRequest, predictionId: string |
     const found = await deps.store.attachFeedback(predictionId, actualRings, deps.now?.() ?? new Date());
     if (!found) return notFound();
   } catch (e) {
-    deps.log?.('error', 'Could not store feedback', { error: describeError(e) });
+    deps.log?.('error', 'Could not store feedback', { error: messageOf(e) });
     return errorResponse(500, 'The feedback could not be stored. Try again later.', request, cors);
   }
   const answer: FeedbackResponse = { predictionId, actualRings };

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiRequest, ApiResponse, CorsPolicy, badRequest, errorResponse, jsonResponse, readJsonBody, unavailable } from './http';
 import { compileSchema } from './schema-validator';
 import { AGE_OFFSET_YEARS, DATASET_SCALE_DIVISOR, MEASURES } from '../../../contracts/abalone-data';
+import { messageOf } from '../../../contracts/error-messages';
 import type { BatchPredictionResponse, FieldError, Prediction } from '../../../contracts/prediction-api';
 import { PREDICTION_REQUEST_SCHEMA } from '../../../contracts/prediction-api';
 
@@ -152,7 +153,7 @@ export async function handlePredict(request: ApiRequest, deps: PredictDependenci
       log('warn', 'No model is serving', { reason: e.message });
       return unavailable(request, cors);
     }
-    log('error', 'The model failed', { error: describeError(e) });
+    log('error', 'The model failed', { error: messageOf(e) });
     return errorResponse(502, 'The model failed to answer. Try again later.', request, cors);
   }
 
@@ -162,14 +163,10 @@ export async function handlePredict(request: ApiRequest, deps: PredictDependenci
       await deps.recorder.record(predictions.map((prediction, i) => ({ prediction, instance: parsed.instances[i] })));
     } catch (e) {
       // The prediction is still worth answering; only feedback on it will be refused (404).
-      log('error', 'Could not record predictions', { error: describeError(e) });
+      log('error', 'Could not record predictions', { error: messageOf(e) });
     }
   }
   const answer: Prediction | BatchPredictionResponse = parsed.batch ? { predictions } : predictions[0];
   return jsonResponse(200, answer, request, cors);
 }
 
-/** Error name and message for logs. */
-export function describeError(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}

@@ -3,7 +3,8 @@
  */
 import { FeedbackStore, handleFeedback } from './feedback';
 import { ApiRequest, ApiResponse, CorsPolicy, errorResponse } from './http';
-import { Logger, ModelBackend, PredictionRecorder, describeError, handlePredict } from './predict';
+import { Logger, ModelBackend, PredictionRecorder, handlePredict } from './predict';
+import { messageOf } from '../../../contracts/error-messages';
 
 /** Resource path of predictions. */
 export const PREDICTIONS_PATH = '/predictions';
@@ -38,7 +39,7 @@ export async function route(request: RouteRequest, deps: RouteDependencies): Pro
     }
     return errorResponse(404, 'Not found.', request, deps.cors);
   } catch (e) {
-    deps.log?.('error', 'Unexpected failure', { error: describeError(e) });
+    deps.log?.('error', 'Unexpected failure', { error: messageOf(e) });
     return errorResponse(500, 'Internal error. Try again later.', request, deps.cors);
   }
 }

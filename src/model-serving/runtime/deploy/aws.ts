@@ -34,6 +34,3 @@ export function isNoScalableTarget(error: unknown): boolean {
   return isAwsError(error, 'ObjectNotFoundException') || isAwsError(error, 'ValidationException', /no scalable target/i);
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

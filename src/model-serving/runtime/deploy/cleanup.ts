@@ -7,9 +7,10 @@ import {
   ListEndpointConfigsCommand,
   ListModelsCommand,
 } from '@aws-sdk/client-sagemaker';
-import { DeployClients, isAwsError, isNotFound, messageOf } from './aws';
+import { DeployClients, isAwsError, isNotFound } from './aws';
 import { removeScaling } from './scaling';
 import { isOwnedName } from '../../../contracts/endpoint-names';
+import { messageOf } from '../../../contracts/error-messages';
 
 /** A model or endpoint config name with its creation time. */
 interface Owned {

@@ -18,11 +18,12 @@ import {
   UpdateEndpointCommand,
   UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
-import { DeployClients, isAlreadyExists, isNotFound, messageOf } from './aws';
+import { DeployClients, isAlreadyExists, isNotFound } from './aws';
 import { deleteOwnedResources, describeEndpoint } from './cleanup';
 import { applyScaling, findScalableTarget, removeScaling } from './scaling';
 import { DeployConfig } from '../../../contracts/endpoint-deploy-config';
 import { deploymentResourceName, parseModelPackageArn, TAG_ENDPOINT, TAG_MODEL_PACKAGE, VARIANT_NAME } from '../../../contracts/endpoint-names';
+import { messageOf } from '../../../contracts/error-messages';
 
 /** What to deploy. */
 export interface DeploymentRequest {
