@@ -169,10 +169,17 @@ describe('DataIngest options', () => {
     const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
     ingest.grantReadManifests(role);
     ingest.grantUpload(role);
-    const json = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'));
-    expect(json).toContain('/manifest/*');
-    expect(json).toContain('/validated/*');
-    expect(json).toContain('/raw/*');
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [stack.resolve(ingest.dataBucket.bucketArn), prefix]] });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as iam.CfnRole) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: Match.arrayWith(['s3:GetObject*']), Resource: Match.arrayWith([objects('/manifest/*')]) }),
+          Match.objectLike({ Action: Match.arrayWith(['s3:GetObject*']), Resource: Match.arrayWith([objects('/validated/*')]) }),
+          Match.objectLike({ Action: Match.arrayWith(['s3:PutObject']), Resource: objects('/raw/*') }),
+        ]),
+      },
+    });
   });
 
   test('grantReadManifests returns one grant covering the manifests, the validated copies and the key', () => {

@@ -1,11 +1,15 @@
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { releaseInputs } from './support';
 import { TRAIN_ACTION_CONFIG_ENV } from '../../src/contracts/release-actions';
 import { ReleasePipeline, ReleasePipelineProps } from '../../src/release-pipeline';
+import { DeployActionFunction } from '../../src/release-pipeline/deploy-action-function';
+import { TrainActionFunction } from '../../src/release-pipeline/train-action-function';
 import { addNagChecks, nagFindings } from '../support/nag';
 
 const CODE_SOURCE = {
@@ -247,7 +251,10 @@ describe('ReleasePipeline', () => {
     test('takes a debounce of zero', () => {
       const { template: t } = build({ trainingDebounce: Duration.seconds(0) });
       const fn = Object.values<any>(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.[TRAIN_ACTION_CONFIG_ENV])!;
-      expect(JSON.stringify(fn.Properties.Environment.Variables[TRAIN_ACTION_CONFIG_ENV])).toContain('\\"debounceSeconds\\":0');
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: { [TRAIN_ACTION_CONFIG_ENV]: Match.serializedJson(Match.objectLike({ debounceSeconds: 0 })) } },
+      });
+      expect(fn).toBeTruthy();
     });
   });
 
@@ -425,14 +432,22 @@ describe('ReleasePipeline', () => {
 
   describe('exposes', () => {
     test('the pipeline, its functions, artifact bucket, key and trigger', () => {
-      const { release } = build({ codeSource: CODE_SOURCE });
+      const { release, template } = build({ codeSource: CODE_SOURCE });
       expect(Stack.of(release).resolve(release.pipeline.pipelineName)).toEqual({ Ref: expect.stringMatching(/^Release/) });
       expect(release.pipelineName).toMatch(/^Test-Release-/);
-      expect(release.trainActionFunction).toBeDefined();
-      expect(release.deployActionFunction).toBeDefined();
+      const resolve = (x: unknown) => Stack.of(release).resolve(x);
+      expect(release.trainActionFunction).toBeInstanceOf(TrainActionFunction);
+      expect(release.deployActionFunction).toBeInstanceOf(DeployActionFunction);
       expect(release.artifactBucket).toBe(release.pipeline.artifactBucket);
-      expect(release.manifestTrigger).toBeDefined();
-      expect(release.ciProject).toBeDefined();
+      // Wired: the stages invoke these functions, the trigger starts this pipeline, CI runs this project.
+      expect(resolve(stage(template, 'Train').Actions[0].Configuration.FunctionName)).toEqual(resolve(release.trainActionFunction.functionName));
+      expect(resolve(stage(template, 'Deploy').Actions[0].Configuration.FunctionName)).toEqual(resolve(release.deployActionFunction.functionName));
+      expect(release.manifestTrigger).toBeInstanceOf(events.Rule);
+      expect(resolve((release.manifestTrigger.node.defaultChild as events.CfnRule).targets)).toEqual([
+        expect.objectContaining({ arn: resolve(release.pipeline.pipelineArn) }),
+      ]);
+      expect(release.ciProject).toBeInstanceOf(codebuild.PipelineProject);
+      expect(resolve(stage(template, 'CI').Actions[0].Configuration.ProjectName)).toEqual(resolve(release.ciProject!.projectName));
     });
 
     test('a given pipeline name', () => {
