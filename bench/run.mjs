@@ -49,6 +49,14 @@ if (predict.status !== 0) {
   process.exitCode = 1;
 }
 
+section('Ingest at scale: a burst of uploads, one invocation per object (before) and through the notification queue (after), one moto_server each');
+const ingest = spawnSync('npx', ['ts-node', '--transpile-only', 'bench/ingest-bench.ts', process.env.BENCH_INGEST_BURSTS ?? '20,100,1000'], { cwd: root, encoding: 'utf8' });
+process.stdout.write(ingest.stdout);
+if (ingest.status !== 0) {
+  process.stderr.write(ingest.stderr);
+  process.exitCode = 1;
+}
+
 section('Web app (target: JS <= 80 KB gzip -9, build <= 5 s; the AWS sample: 267 KB gzip, 18 s)');
 const buildStart = process.hrtime.bigint();
 execFileSync('npm', ['run', 'build', '--prefix', 'webapp', '--silent'], { cwd: root, stdio: 'ignore' });

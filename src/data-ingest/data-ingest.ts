@@ -1,10 +1,12 @@
 import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -89,10 +91,18 @@ export interface DataIngestProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** Streams files of up to maxFileSizeBytes (100 MiB validates in about 5 s); a batch of 100 fits well within it. */
+const FUNCTION_TIMEOUT = Duration.minutes(15);
+/** Notifications per invocation: one manifest write for up to this many files. */
+const NOTIFICATION_BATCH_SIZE = 100;
+/** Deliveries of a notification before it goes to the dead-letter queue. */
+const MAX_RECEIVE_COUNT = 5;
+
 /**
  * The data bucket and its manifest function.
  *
- * Each upload under the raw prefix is validated against the abalone data contract. A bad file is moved to
+ * S3 sends the raw prefix's notifications to an encrypted, SSL-only queue (with a dead-letter queue and an alarm on
+ * it); the function takes them in batches and writes the manifest once per batch. Each upload is validated against the abalone data contract. A bad file is moved to
  * `quarantine/` with an error report and a notification; a good file is copied to an immutable,
  * content-addressed key under `validated/`, and the data manifest (`manifest/data-manifest.json`) is rewritten
  * to list every valid file with its version, size, row count and checksum, plus a SageMaker `ManifestFile`
@@ -111,8 +121,14 @@ export class DataIngest extends Construct {
   /** Ingest notifications: `event` message attribute `quarantined` or `manifest-updated`. */
   public readonly ingestTopic: sns.ITopic;
 
-  /** Events the function failed to process after its retries. */
+  /** The queue S3 sends the raw prefix's notifications to; the function takes them from it in batches. */
+  public readonly notificationQueue: sqs.IQueue;
+
+  /** Notifications the function failed to process after `maxReceiveCount` deliveries. */
   public readonly deadLetterQueue: sqs.IQueue;
+
+  /** In ALARM while the dead-letter queue holds a notification (it notifies the ingest topic with a customer key). */
+  public readonly deadLetterAlarm: cloudwatch.IAlarm;
 
   /** Prefix of raw uploads. */
   public readonly rawDataPrefix: string;
@@ -174,17 +190,26 @@ export class DataIngest extends Construct {
       enforceSSL: true,
     });
 
-    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+    const queueEncryption = {
       encryption: props.encryptionKey ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
       encryptionMasterKey: props.encryptionKey,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    };
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { ...queueEncryption, retentionPeriod: Duration.days(14) });
     acknowledgeNag(deadLetterQueue, [{
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the manifest function\'s dead-letter queue; it keeps failed S3 events for inspection and replay.',
+      reason: 'This queue is the notification queue\'s dead-letter queue; it keeps notifications that failed for inspection and replay.',
     }]);
     this.deadLetterQueue = deadLetterQueue;
+    const notificationQueue = new sqs.Queue(this, 'NotificationQueue', {
+      ...queueEncryption,
+      // Lambda's SQS guidance: at least six times the function's timeout, so that a batch is not delivered again
+      // while an invocation still works on it (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.notificationQueue = notificationQueue;
 
     const logGroup = new logs.LogGroup(this, 'ManifestFunctionLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -200,11 +225,8 @@ export class DataIngest extends Construct {
       description: 'Validates abalone data uploads and maintains the data manifest',
       role,
       logGroup,
-      // Streams files of up to maxFileSizeBytes (100 MiB validates in about 5 s at this size).
       memorySize: 1024,
-      timeout: Duration.minutes(15),
-      retryAttempts: 2,
-      deadLetterQueue,
+      timeout: FUNCTION_TIMEOUT,
       environment: {
         [MANIFEST_FUNCTION_ENV.RAW_PREFIX]: rawDataPrefix,
         [MANIFEST_FUNCTION_ENV.MAX_FILE_SIZE_BYTES]: String(maxFileSizeBytes),
@@ -217,12 +239,36 @@ export class DataIngest extends Construct {
     // Not grantPublish: on an encrypted topic it adds kms:GenerateDataKey*, while the key grant above is exact.
     role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.ingestTopic.topicArn] }));
 
-    const destination = new s3n.LambdaDestination(fn);
+    // Batches write the manifest once for many files; two invocations at most keep its conditional writes from
+    // contending. A batch larger than 10 needs a batching window (Lambda developer guide, "Batching behavior").
+    fn.addEventSource(new lambdaEventSources.SqsEventSource(notificationQueue, {
+      batchSize: NOTIFICATION_BATCH_SIZE,
+      maxBatchingWindow: Duration.seconds(20),
+      maxConcurrency: 2,
+      reportBatchItemFailures: true,
+    }));
+    const destination = new EncryptedQueueDestination(notificationQueue, props.encryptionKey);
     for (const suffix of DATA_FILE_SUFFIXES) {
       const filter = { prefix: rawDataPrefix, suffix };
       this.dataBucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, filter);
       this.dataBucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, filter);
     }
+
+    const alarm = deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' })
+      .createAlarm(this, 'DeadLetterAlarm', {
+        alarmDescription: 'Abalone data notifications the manifest function could not process; see the dead-letter queue',
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    // CloudWatch may publish to an encrypted topic only with a customer managed key whose policy allows it; the AWS
+    // managed SNS key's policy cannot (SNS developer guide, "Configure KMS permissions for AWS services").
+    if (props.encryptionKey instanceof kms.Key) {
+      props.encryptionKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+      alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.ingestTopic));
+    }
+    this.deadLetterAlarm = alarm;
 
     acknowledgeNagOnStackHelper(this, 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834', [
       { id: 'AwsSolutions-IAM4', reason: 'CDK\'s bucket-notifications helper function uses AWSLambdaBasicExecutionRole for its own logs; it only runs at deploy time.', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'] },
@@ -305,4 +351,40 @@ function validateProps(props: DataIngestProps, rawDataPrefix: string, maxFileSiz
       'the data bucket must not be public');
   }
   v.throwIfInvalid();
+}
+
+/**
+ * S3 notifications to a queue that may be encrypted with the customer key. CDK's SqsDestination grants the key to S3
+ * with a condition on the bucket's ARN, which makes the key policy depend on a bucket that the same key encrypts (a
+ * cycle); S3 only needs to generate and decrypt data keys for the queue, as AWS's walkthrough grants it (S3 user
+ * guide, "Walkthrough: Configuring a bucket for notifications",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html).
+ */
+class EncryptedQueueDestination implements s3.IBucketNotificationDestination {
+  constructor(private readonly queue: sqs.Queue, private readonly key?: kms.IKey) {}
+
+  public bind(_scope: Construct, bucket: s3.IBucket): s3.BucketNotificationDestinationConfig {
+    const policy = this.queue.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resources: [this.queue.queueArn],
+      conditions: { ArnLike: { 'aws:SourceArn': bucket.bucketArn } },
+    }));
+    if (this.key) {
+      const added = this.key.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }), true);
+      if (!added.statementAdded) {
+        Annotations.of(this.queue).addWarningV2('cdk-mlops-abalone-pipeline:importedKeyNotifications',
+          'encryptionKey is imported, so its key policy cannot be extended: allow s3.amazonaws.com kms:GenerateDataKey* and kms:Decrypt, or S3 cannot send notifications to the queue.');
+      }
+    }
+    return {
+      arn: this.queue.queueArn,
+      type: s3.BucketNotificationDestinationType.QUEUE,
+      dependencies: policy.policyDependable ? [policy.policyDependable] : [],
+    };
+  }
 }

@@ -53,10 +53,13 @@ describe('DataIngest secure defaults', () => {
     template.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  test('the manifest function is triggered by created and removed .csv and .data files under raw/', () => {
+  test('created and removed .csv and .data files under raw/ are notified to the queue the function reads', () => {
     const notifications = template.findResources('Custom::S3BucketNotifications');
     const config = Object.values(notifications)[0].Properties.NotificationConfiguration;
-    const filters = config.LambdaFunctionConfigurations.map((c: any) => [c.Events[0], c.Filter.Key.FilterRules]);
+    expect(config.LambdaFunctionConfigurations).toBeUndefined();
+    const queueId = Object.keys(template.findResources('AWS::SQS::Queue')).find((id) => id.startsWith('IngestNotificationQueue'))!;
+    expect(new Set(config.QueueConfigurations.map((c: any) => JSON.stringify(c.QueueArn)))).toEqual(new Set([JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] })]));
+    const filters = config.QueueConfigurations.map((c: any) => [c.Events[0], c.Filter.Key.FilterRules]);
     expect(filters).toEqual(expect.arrayContaining([
       ['s3:ObjectCreated:*', [{ Name: 'suffix', Value: '.csv' }, { Name: 'prefix', Value: 'raw/' }]],
       ['s3:ObjectRemoved:*', [{ Name: 'suffix', Value: '.csv' }, { Name: 'prefix', Value: 'raw/' }]],
@@ -66,16 +69,43 @@ describe('DataIngest secure defaults', () => {
     expect(filters).toHaveLength(4);
   });
 
-  test('the function runs on an explicit Node.js runtime with a dead-letter queue and its own log group', () => {
+  test('the function runs on an explicit Node.js runtime with its own log group, in batches of the queue', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Timeout: 900,
-      DeadLetterConfig: { TargetArn: Match.anyValue() },
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: { Variables: Match.objectLike({ RAW_PREFIX: 'raw/', MAX_FILE_SIZE_BYTES: '104857600' }) },
     });
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    // Up to 100 notifications per invocation, two invocations at most, failed messages redelivered alone.
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestNotificationQueue'), 'Arn'] },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 20,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // Visibility six times the function's timeout; five deliveries, then the dead-letter queue, which an alarm watches.
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 5400,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestDeadLetterQueue'), 'QueueName'] } }],
+      Threshold: 1,
+    });
+    // Only S3, only from the data bucket, may send to the queue.
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Principal: { Service: 's3.amazonaws.com' },
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestDataBucket'), 'Arn'] } } },
+        })]),
+      },
+    });
   });
 
   test('the function role is limited to the prefixes it owns and has no managed policies', () => {
@@ -123,9 +153,22 @@ describe('DataIngest options', () => {
       ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn },
     });
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
-    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: keyArn });
+    expect(Object.values<any>(template.findResources('AWS::SQS::Queue')).map((q) => q.Properties.KmsMasterKeyId)).toEqual([keyArn, keyArn]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KMS_KEY_ARN: keyArn }) },
+    });
+    // S3 may use the key for the queue, and CloudWatch for the topic the dead-letter alarm notifies; neither statement
+    // names the bucket (which the key encrypts: that would be a dependency cycle).
+    const keyPolicy = JSON.stringify(Object.values<any>(template.findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement);
+    for (const service of ['s3.amazonaws.com', 'cloudwatch.amazonaws.com']) {
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: service }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+      });
+    }
+    expect(keyPolicy).not.toContain('IngestDataBucket');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^IngestIngestTopic') }],
     });
     expect(nagFindings(stack)).toEqual([]);
   });

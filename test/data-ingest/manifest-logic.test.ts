@@ -41,7 +41,10 @@ describe('keys', () => {
   });
 
   test('quarantine keys keep the path below the raw prefix', () => {
-    expect(quarantineKeys('raw/2024/a b.csv', 'raw/')).toEqual({ objectKey: 'quarantine/2024/a b.csv', reportKey: 'quarantine/2024/a b.csv.error.json' });
+    expect(quarantineKeys('raw/2024/a b.csv', 'raw/', 'v1')).toEqual({ objectKey: 'quarantine/2024/a b.csv/v1.csv', reportKey: 'quarantine/2024/a b.csv/v1.error.json' });
+    expect(quarantineKeys('raw/x.data', 'raw/', 'null')).toEqual({ objectKey: 'quarantine/x.data/null.data', reportKey: 'quarantine/x.data/null.error.json' });
+    // Each version of a key has its own place.
+    expect(quarantineKeys('raw/x.csv', 'raw/', 'v2').reportKey).not.toBe(quarantineKeys('raw/x.csv', 'raw/', 'v3').reportKey);
   });
 
   test('copy sources are URL-encoded and pinned to the version', () => {

@@ -15,13 +15,14 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { S3Event, S3EventRecord } from 'aws-lambda';
+import type { S3Event, S3EventRecord, SQSEvent } from 'aws-lambda';
 import { DATA_MANIFEST_KEY, DataManifest, LATEST_TRAINING_MANIFEST_KEY } from '../../src/contracts/data-layout';
 import { ManifestFunctionConfig } from '../../src/data-ingest/runtime/manifest-config';
 import { buildTrainingManifest, validatedKey } from '../../src/data-ingest/runtime/manifest-logic';
 import { processS3Event, reconcileKeys, reconcileObject } from '../../src/data-ingest/runtime/manifest-reconciler';
 import { readDataManifest, updateDataManifest } from '../../src/data-ingest/runtime/manifest-store';
 import { QuarantineReport } from '../../src/data-ingest/runtime/quarantine';
+import { parseQueuedNotification, processSqsEvent } from '../../src/data-ingest/runtime/sqs-events';
 import { useMotoServer } from '../support/moto-server';
 
 const BUCKET = 'abalone-data-test';
@@ -221,10 +222,11 @@ describe('a good file', () => {
   test('objects the function writes use the KMS key when KMS_KEY_ARN is set', async () => {
     const kmsKeyArn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
     await upload('raw/a.csv', `${ROW_A}\n`);
-    await upload('raw/bad.csv', 'nonsense\n');
+    const badVersion = await upload('raw/bad.csv', 'nonsense\n');
     await processS3Event(event(record('raw/a.csv'), record('raw/bad.csv')), clients(), { ...config, kmsKeyArn });
     const m = (await manifest())!;
-    const written = [DATA_MANIFEST_KEY, m.files[0].dataKey, m.trainingManifestUri!.replace(`s3://${BUCKET}/`, ''), 'quarantine/bad.csv', 'quarantine/bad.csv.error.json'];
+    const written = [DATA_MANIFEST_KEY, m.files[0].dataKey, m.trainingManifestUri!.replace(`s3://${BUCKET}/`, ''),
+      `quarantine/bad.csv/${badVersion}.csv`, `quarantine/bad.csv/${badVersion}.error.json`];
     for (const key of written) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
       expect({ key, sse: head.ServerSideEncryption, kms: head.SSEKMSKeyId }).toEqual({ key, sse: 'aws:kms', kms: kmsKeyArn });
@@ -255,12 +257,13 @@ describe('a bad file is quarantined: copy + report + that version removed + noti
     const [result] = await processS3Event(event(record(key)), clients(), cfg);
 
     expect(result).toMatchObject({ outcome: 'quarantined', key, versionId, manifestChanged: false });
-    // The rejected bytes, moved aside under the same relative path.
-    const quarantined = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `quarantine/batch 7/${name}.csv` }));
+    // The rejected bytes, moved aside under the same relative path and their version.
+    const quarantinedKey = `quarantine/batch 7/${name}.csv/${versionId}.csv`;
+    const quarantined = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: quarantinedKey }));
     expect(Buffer.from(await quarantined.Body!.transformToByteArray()).equals(Buffer.from(body))).toBe(true);
     // The report.
-    const report = JSON.parse(await text(`quarantine/batch 7/${name}.csv.error.json`)) as QuarantineReport;
-    expect(report).toMatchObject({ sourceKey: key, sourceVersionId: versionId, size: Buffer.from(body).length, quarantinedKey: `quarantine/batch 7/${name}.csv` });
+    const report = JSON.parse(await text(`quarantine/batch 7/${name}.csv/${versionId}.error.json`)) as QuarantineReport;
+    expect(report).toMatchObject({ sourceKey: key, sourceVersionId: versionId, size: Buffer.from(body).length, quarantinedKey });
     expect(report.errors[0]).toEqual(firstError);
     expect(report.reason).toContain(firstError.reason);
     // That version is gone from raw/ (it was the only one, so the key is gone).
@@ -307,6 +310,21 @@ describe('a bad file is quarantined: copy + report + that version removed + noti
     expect(await manifestHead()).toEqual(before);
     const events = (await moto.publishedMessages(topicArn)).map((m) => m.attributes.event.Value);
     expect(events).toEqual(['manifest-updated', 'quarantined']);
+  });
+
+  test('two bad versions of one key keep a report each', async () => {
+    const key = 'raw/twice.csv';
+    const first = await upload(key, 'nonsense\n');
+    await processS3Event(event(record(key)), clients(), config);
+    const second = await upload(key, `${ROW_A}\nX,1,1,1,1,1,1,1,1\n`);
+    await processS3Event(event(record(key)), clients(), config);
+
+    const reports = await Promise.all([first, second].map(async (v) => JSON.parse(await text(`quarantine/twice.csv/${v}.error.json`)) as QuarantineReport));
+    expect(reports.map((r) => [r.sourceVersionId, r.quarantinedKey])).toEqual([
+      [first, `quarantine/twice.csv/${first}.csv`], [second, `quarantine/twice.csv/${second}.csv`],
+    ]);
+    expect(reports[0].reason).not.toEqual(reports[1].reason);
+    expect(await text(`quarantine/twice.csv/${first}.csv`)).toBe('nonsense\n');
   });
 });
 
@@ -627,6 +645,70 @@ describe('errors', () => {
     await upload('raw/a.csv', `${ROW_A}\n`);
     await expect(reconcileObject(clients(), config, BUCKET, 'raw/a.csv')).rejects.toThrow(/manifest\/data-manifest.json: data manifest is not JSON/);
     expect(await text(DATA_MANIFEST_KEY)).toBe('not json');
+  });
+});
+
+describe('queued notifications (the SQS adapter)', () => {
+  function sqsEvent(...bodies: string[]): SQSEvent {
+    return {
+      Records: bodies.map((body, i) => ({
+        messageId: `m${i}`,
+        receiptHandle: `r${i}`,
+        body,
+        attributes: {} as never,
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q',
+        awsRegion: 'us-east-1',
+      })),
+    };
+  }
+
+  test('reads S3 notifications, S3\'s test event and anything else, saying what it ignores', () => {
+    expect(parseQueuedNotification(JSON.stringify(event(record('raw/a b.csv'))))).toEqual({ kind: 'objects', objects: [{ bucket: BUCKET, key: 'raw/a b.csv' }] });
+    expect(parseQueuedNotification(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: BUCKET })))
+      .toEqual({ kind: 'ignored', reason: 'S3\'s test event, sent when the notification is set up' });
+    expect(parseQueuedNotification('{not json')).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('not JSON') });
+    expect(parseQueuedNotification('null')).toMatchObject({ kind: 'ignored' });
+    expect(parseQueuedNotification('{"Records": [{"eventSource": "aws:sns"}]}')).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('name no S3 object') });
+  });
+
+  test('a batch writes the manifest once and reports only the messages whose key failed', async () => {
+    await upload('raw/a.csv', `${ROW_A}\n`);
+    await upload('raw/b.csv', `${ROW_B}\n`);
+    const failing = new S3Client(moto.s3ClientConfig());
+    failing.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'GetObjectCommand' && (args.input as { Key?: string }).Key === 'raw/b.csv') {
+        throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'failOneKey' });
+
+    const response = await processSqsEvent(sqsEvent(
+      JSON.stringify(event(record('raw/a.csv'))),
+      JSON.stringify(event(record('raw/b.csv'))),
+      JSON.stringify({ Event: 's3:TestEvent' }),
+      JSON.stringify(event(record('raw/a.csv'))),
+    ), { s3: failing, sns }, config);
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect((await manifest())!.files.map((f) => f.sourceKey)).toEqual(['raw/a.csv']);
+    expect(logLines.map((l) => JSON.parse(l).msg)).toEqual(['message ignored', 'record failed', 'record', 'batch']);
+    // Redelivered, the failed message lands.
+    expect(await processSqsEvent(sqsEvent(JSON.stringify(event(record('raw/b.csv')))), clients(), config)).toEqual({ batchItemFailures: [] });
+    expect((await manifest())!.files.map((f) => f.sourceKey)).toEqual(['raw/a.csv', 'raw/b.csv']);
+    failing.destroy();
+  });
+
+  test('when the manifest cannot be written, every message of the bucket is reported for redelivery', async () => {
+    // A manifest that cannot be read cannot be updated: nothing is overwritten, the messages come back.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: DATA_MANIFEST_KEY, Body: 'not json' }));
+    await upload('raw/b.csv', `${ROW_B}\n`);
+    const response = await processSqsEvent(sqsEvent(JSON.stringify(event(record('raw/b.csv'))), JSON.stringify({ Event: 's3:TestEvent' })), clients(), config);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
+    expect(await text(DATA_MANIFEST_KEY)).toBe('not json');
+    expect(JSON.parse(logLines.find((l) => l.includes('batch failed'))!)).toMatchObject({ bucket: BUCKET, keys: 1, error: expect.stringContaining('data manifest is not JSON') });
   });
 });
 

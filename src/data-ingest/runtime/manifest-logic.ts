@@ -48,11 +48,15 @@ export function isRawDataKey(key: string, rawPrefix: string): boolean {
     && !RESERVED_PREFIXES.some((reserved) => key.startsWith(reserved));
 }
 
-/** Where a rejected file and its error report go: `quarantine/<key without the raw prefix>` and `….error.json`. */
-export function quarantineKeys(key: string, rawPrefix: string): { readonly objectKey: string; readonly reportKey: string } {
+/**
+ * Where a rejected version is kept: `quarantine/<key below the raw prefix>/<version id><suffix>` and its report
+ * beside it (`….error.json`), so that every bad version of a key keeps its own copy and report.
+ */
+export function quarantineKeys(key: string, rawPrefix: string, versionId: string): { readonly objectKey: string; readonly reportKey: string } {
   const relative = key.startsWith(rawPrefix) ? key.slice(rawPrefix.length) : key;
-  const objectKey = `${QUARANTINE_PREFIX}${relative}`;
-  return { objectKey, reportKey: `${objectKey}.error.json` };
+  const suffix = DATA_FILE_SUFFIXES.find((s) => key.endsWith(s)) ?? '';
+  const base = `${QUARANTINE_PREFIX}${relative}/${versionId}`;
+  return { objectKey: `${base}${suffix}`, reportKey: `${base}.error.json` };
 }
 
 /** Content-addressed key of a validated copy. */

@@ -118,14 +118,18 @@ export async function reconcileKeys(
   const pending: Array<{ key: string; decision: PendingChange }> = [];
   const unique = [...new Set(keys)];
   const stored = unique.some((k) => isRawDataKey(k, config.rawPrefix)) ? await readDataManifest(clients.s3, bucket) : {};
-  for (const key of unique) {
+  // Examined a few at a time (each streams one file through the validator), changes kept in the keys' order.
+  const decisions = await mapLimited(unique, EXAMINE_CONCURRENCY, async (key) => {
     try {
-      const decision = await examineKey(clients, config, bucket, key, stored.manifest);
-      if ('outcome' in decision) byKey.set(key, decision);
-      else pending.push({ key, decision });
+      return { key, decision: await examineKey(clients, config, bucket, key, stored.manifest) };
     } catch (error) {
-      failures.push({ key, error });
+      return { key, error };
     }
+  });
+  for (const d of decisions) {
+    if ('error' in d) failures.push({ key: d.key, error: d.error });
+    else if ('outcome' in d.decision) byKey.set(d.key, d.decision);
+    else pending.push({ key: d.key, decision: d.decision });
   }
 
   if (pending.length > 0) {
@@ -135,6 +139,23 @@ export async function reconcileKeys(
     pending.forEach(({ key, decision }, i) => byKey.set(key, decision.result(update.changes[i], update.attempts)));
   }
   return { results: keys.filter((k) => byKey.has(k)).map((k) => byKey.get(k)!), failures };
+}
+
+/** Keys of one batch examined at once: enough to overlap S3 round trips, few enough for the function's memory. */
+const EXAMINE_CONCURRENCY = 4;
+
+/** `fn` over `items`, at most `limit` at a time, results in the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** A key whose examination leads to a manifest change, with how its result reads once the write is done. */

@@ -24,7 +24,8 @@ export interface QuarantineReport {
 }
 
 /**
- * Moves a rejected version aside: copy to `quarantine/<relative key>`, write `<that>.error.json`, notify,
+ * Moves a rejected version aside: copy to `quarantine/<relative key>/<version id><suffix>`, write the report beside it
+ * (`quarantine/<relative key>/<version id>.error.json`), notify,
  * then permanently delete that version from the raw prefix, so the previous version of the key (if any)
  * becomes current again. The notification goes out before the delete, so a failure after it repeats the
  * whole step on retry rather than losing the notification.
@@ -38,7 +39,7 @@ export async function quarantineObjectVersion(
   validation: RawDataValidationResult,
 ): Promise<QuarantineReport> {
   const { s3 } = clients;
-  const { objectKey, reportKey } = quarantineKeys(key, config.rawPrefix);
+  const { objectKey, reportKey } = quarantineKeys(key, config.rawPrefix, version.versionId);
   const copyable = version.size <= COPY_OBJECT_MAX_BYTES;
   if (copyable) {
     await s3.send(new CopyObjectCommand({

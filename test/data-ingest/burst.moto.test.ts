@@ -1,0 +1,60 @@
+/**
+ * Bursts of 20, 100 and 1,000 uploads (50–500 rows each, with bad files, bad overwrites, deletions, duplicated and
+ * reordered notifications) through the notification queue: the manifest lists exactly the valid current files,
+ * nothing is lost, each bad version keeps its report, and each batch writes the manifest at most once.
+ */
+import { CreateBucketCommand, ListObjectsV2Command, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { S3EventRecord } from 'aws-lambda';
+import { asDelivered, deliverThroughQueue, instrumentedS3, planBurst, s3Record, uploadBurst } from './burst';
+import { ManifestFunctionConfig } from '../../src/data-ingest/runtime/manifest-config';
+import { readDataManifest } from '../../src/data-ingest/runtime/manifest-store';
+import { useMotoServer } from '../support/moto-server';
+
+const BUCKET = 'abalone-burst';
+const moto = useMotoServer();
+
+async function quarantineReports(s3: S3Client): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'quarantine/', ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.error.json')));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+describe.each([20, 100, 1000])('a burst of %i uploads through the notification queue', (files) => {
+  test('lands in the manifest once each, with a report per bad version and at most one manifest write per batch', async () => {
+    await moto.reset();
+    const sink = { push: (_record: S3EventRecord) => undefined as void };
+    const { s3, counts } = instrumentedS3(moto.s3ClientConfig(), (key, versionId) => sink.push(s3Record(BUCKET, key, 'ObjectRemoved:Delete', versionId)));
+    const sns = new SNSClient(moto.clientConfig());
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'ingest' }))).TopicArn!;
+    const config: ManifestFunctionConfig = { rawPrefix: 'raw/', maxFileSizeBytes: 1024 * 1024, topicArn, retryBaseDelayMs: 5, log: () => undefined };
+
+    const plan = planBurst(files, files);
+    const notifications = asDelivered(await uploadBurst(s3, BUCKET, plan), files + 1);
+    counts.manifestWrites = 0;
+    const report = await deliverThroughQueue({ s3, sns }, config, notifications,
+      { batchSize: 100, concurrency: 2, maxReceiveCount: 5, onDelete: sink });
+
+    // Nothing lost, nothing retried to exhaustion.
+    expect(report.deadLettered).toBe(0);
+    const manifest = (await readDataManifest(s3, BUCKET)).manifest!;
+    expect(Object.fromEntries(manifest.files.map((f) => [f.sourceKey, { rows: f.rows, sha256: f.sha256 }])))
+      .toEqual(Object.fromEntries(plan.expected));
+    expect(manifest.totalRows).toBe([...plan.expected.values()].reduce((n, f) => n + f.rows, 0));
+    expect((await quarantineReports(s3)).length).toBe(plan.badVersions);
+    // One write per invocation at most (an invocation with nothing new writes nothing).
+    expect(counts.manifestWrites).toBeLessThanOrEqual(report.invocations);
+    expect(counts.manifestWrites).toBeGreaterThan(0);
+    console.log(`burst of ${files}: ${notifications.length} notifications, ${report.invocations} invocations, `
+      + `${counts.manifestWrites} manifest writes, ${report.redelivered} redelivered, ${report.seconds.toFixed(1)} s`);
+    s3.destroy();
+    sns.destroy();
+  }, 600_000);
+});
