@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { ApiAuthorization, MlopsAbalonePipeline, MlopsAbalonePipelineProps } from '../src';
+import { ApiAuthorization, EndpointDeployment, MlopsAbalonePipeline, MlopsAbalonePipelineProps, ModelServing, PredictionStore } from '../src';
 import { addNagChecks, nagFindings } from './support/nag';
 
 function build(props: MlopsAbalonePipelineProps = {}): { stack: Stack; mlops: MlopsAbalonePipeline; template: Template } {
@@ -18,9 +18,26 @@ describe('MlopsAbalonePipeline', () => {
     expect(mlops.dataIngest.dataBucket).toBeDefined();
     expect(mlops.qualityGate.mseThreshold).toBe(5.5);
     expect(mlops.trainingPipeline.pipelineName).toBeDefined();
-    expect(mlops.modelServing.apiUrl).toBeDefined();
+    expect(mlops.modelServing).toBeInstanceOf(ModelServing);
+    expect(mlops.modelServing.endpoint).toBeInstanceOf(EndpointDeployment);
+    expect(mlops.modelServing.predictionApi.endpoint).toBe(mlops.modelServing.endpoint);
+    expect(mlops.modelServing.predictionStore).toBeInstanceOf(PredictionStore);
+    expect(mlops.modelServing.apiUrl).toBe(mlops.modelServing.predictionApi.api.url);
     expect(mlops.webFrontend.siteUrl).toBeDefined();
     expect(mlops.releasePipeline.pipeline).toBeDefined();
+  });
+
+  test('the release pipeline\'s Deploy action invokes the deploy function of the endpoint the API invokes', () => {
+    const deployAction = Object.values(template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { DEPLOY_FUNCTION_ARN: Match.anyValue() } } },
+    })) as any[];
+    expect(deployAction).toHaveLength(1);
+    expect(deployAction[0].Properties.Environment.Variables.DEPLOY_FUNCTION_ARN)
+      .toEqual(stack.resolve(mlops.modelServing.endpoint.deployFunction.functionArn));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Answers the prediction API'),
+      Environment: { Variables: Match.objectLike({ ENDPOINT_NAME: mlops.modelServing.endpoint.endpointName }) },
+    });
   });
 
   test('the pipeline definition carries the props as parameter defaults', () => {

@@ -1,16 +1,18 @@
-import { ArnFormat, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CustomResource, Duration, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CleanupCompleteFunction } from './cleanup-complete-function';
 import { CleanupFunction } from './cleanup-function';
 import { DeployFunction } from './deploy-function';
 import type { IModelDeploymentTarget } from './deployment-target';
+import { PropNamer, validateProps } from './validated-props';
 import {
   AutoScalingConfig,
   BLUE_GREEN_LIMITS,
@@ -19,7 +21,7 @@ import {
   totalWaitSeconds,
   TrafficRoutingSettings,
 } from '../contracts/endpoint-deploy-config';
-import { ENDPOINT_NAME, namePrefixFor, VARIANT_NAME } from '../contracts/endpoint-names';
+import { ENDPOINT_NAME, namePrefixFor, SAGEMAKER_NAME, VARIANT_NAME } from '../contracts/endpoint-names';
 import type { IModelRegistry } from '../model-registry/model-registry';
 import { lambdaLogGroup, lambdaRole } from '../private/functions';
 import { imageRepositoryArns, resolveBuiltInImages, sagemakerContainerStatements } from '../private/image-mapping';
@@ -236,8 +238,78 @@ const SLR_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';
  * deploy function turns an approved model package into a model, an endpoint config and a created or blue/green
  * updated endpoint (rolled back by the alarms), then registers auto-scaling. A custom resource deletes the
  * endpoint, its configs, models and scalable target when the stack is deleted.
+ *
+ * It is an `aws_sagemaker.IEndpoint` (name, ARN, `grantInvoke`), with the metrics of its one variant
+ * (`AllTraffic`); `EndpointDeployment.fromEndpointName` and `fromEndpointArn` import an endpoint made elsewhere.
  */
-export class EndpointDeployment extends Construct implements IModelDeploymentTarget {
+export class EndpointDeployment extends Resource implements sagemaker.IEndpoint, IModelDeploymentTarget {
+  /**
+   * An existing endpoint, by name, in the stack's partition, Region and account.
+   *
+   * The ARN carries the name in lower case, as SageMaker writes it in ARNs and IAM compares it.
+   */
+  public static fromEndpointName(scope: Construct, id: string, endpointName: string): sagemaker.IEndpoint {
+    const v = new PropsValidator('EndpointDeployment.fromEndpointName');
+    v.pattern('endpointName', endpointName, SAGEMAKER_NAME,
+      'it must be a SageMaker endpoint name: 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
+    v.throwIfInvalid();
+    const endpointArn = Stack.of(scope).formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: Token.isUnresolved(endpointName) ? endpointName : endpointName.toLowerCase(),
+    });
+    return new ImportedEndpoint(scope, id, endpointName, endpointArn);
+  }
+
+  /**
+   * An existing endpoint, by ARN (`arn:<partition>:sagemaker:<region>:<account>:endpoint/<name>`), in the ARN's
+   * account and Region. Its `endpointName` is the ARN's resource name.
+   */
+  public static fromEndpointArn(scope: Construct, id: string, endpointArn: string): sagemaker.IEndpoint {
+    const v = new PropsValidator('EndpointDeployment.fromEndpointArn');
+    v.pattern('endpointArn', endpointArn, /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:endpoint\/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/,
+      'it must be a SageMaker endpoint ARN: arn:<partition>:sagemaker:<region>:<account>:endpoint/<name>');
+    v.throwIfInvalid();
+    const endpointName = Arn.split(endpointArn, ArnFormat.SLASH_RESOURCE_NAME).resourceName!;
+    return new ImportedEndpoint(scope, id, endpointName, endpointArn);
+  }
+
+  /**
+   * Checks `props` (reported under the names `name` gives them): ModelServing checks its flat endpoint props
+   * with these rules, under its own names, so that they are checked once.
+   *
+   * @internal
+   */
+  public static _validateProps(v: PropsValidator, props: EndpointDeploymentProps, name: PropNamer<EndpointDeploymentProps>): void {
+    const s = settingsOf(props);
+    v.check(props.endpointName === undefined || !Token.isUnresolved(props.endpointName), name('endpointName'), props.endpointName,
+      'it must be known at synth (not a token): IAM policies and resource names are derived from it')
+      .pattern(name('endpointName'), props.endpointName, ENDPOINT_NAME,
+        'it must be 1-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit')
+      .instanceType(name('endpointInstanceType'), props.endpointInstanceType)
+      .check(!(s.autoScaling && /^ml\.t[23]\./.test(s.instanceType)), name('endpointInstanceType'), s.instanceType,
+        `burstable ml.t2/ml.t3 instances cannot be auto-scaled; choose another type or set ${name('autoScaling')} to false`)
+      .number(name('endpointInstanceCount'), props.endpointInstanceCount, { min: 1, max: 100, integer: true })
+      .number(name('minCapacity'), props.minCapacity, { min: 1, max: 100, integer: true })
+      .number(name('maxCapacity'), props.maxCapacity, { min: 1, max: 100, integer: true })
+      .check(Token.isUnresolved(s.minCapacity) || Token.isUnresolved(s.maxCapacity) || s.minCapacity <= s.maxCapacity, name('maxCapacity'), s.maxCapacity,
+        `it must be at least ${name('minCapacity')} (${s.minCapacity})`)
+      .number(name('targetInvocationsPerInstance'), props.targetInvocationsPerInstance, { greaterThan: 0 })
+      .number(name('dataCapturePercent'), props.dataCapturePercent, { min: 0, max: 100, integer: true })
+      .check(props.dataCapturePercent === undefined || props.dataCaptureBucket !== undefined, name('dataCapturePercent'), props.dataCapturePercent,
+        `it only applies with ${name('dataCaptureBucket')}; set ${name('dataCaptureBucket')} too`)
+      .number(name('rollbackErrorThreshold'), props.rollbackErrorThreshold, { min: 1, integer: true })
+      .number(name('rollbackLatencyThreshold'), props.rollbackLatencyThreshold?.toMilliseconds(), { min: 1 })
+      .number(name('deploymentBakeTime'), props.deploymentBakeTime?.toSeconds({ integral: false }),
+        { min: 0, max: BLUE_GREEN_LIMITS.maxWaitSeconds, integer: true });
+    validateTrafficTiming(v, s, name);
+    if (!s.autoScaling) {
+      for (const prop of ['minCapacity', 'maxCapacity', 'targetInvocationsPerInstance'] as const) {
+        v.check(props[prop] === undefined, name(prop), props[prop], `it only applies with ${name('autoScaling')}`);
+      }
+    }
+  }
+
   /** The stable endpoint name. */
   public readonly endpointName: string;
 
@@ -253,52 +325,13 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
   /** Alarms that roll an update back (server errors, latency). */
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
 
-
-  /** What the deploy statements need acknowledged, on any role that receives them. */
-
   constructor(scope: Construct, id: string, props: EndpointDeploymentProps) {
     super(scope, id);
-
-    const instanceType = props.endpointInstanceType ?? DEFAULT_INSTANCE_TYPE;
-    const instanceCount = props.endpointInstanceCount ?? 2;
-    const autoScaling = props.autoScaling ?? true;
-    const minCapacity = props.minCapacity ?? instanceCount;
-    const maxCapacity = props.maxCapacity ?? Math.max(4, minCapacity);
-    const targetInvocations = props.targetInvocationsPerInstance ?? 70;
-    const capturePercent = props.dataCapturePercent ?? 100;
-    const errorThreshold = props.rollbackErrorThreshold ?? 1;
-    const latency = props.rollbackLatencyThreshold ?? Duration.seconds(1);
-    const bakeTime = props.deploymentBakeTime ?? Duration.minutes(5);
-    const routing = props.trafficRouting ?? EndpointTrafficRouting.allAtOnce();
-
-    const v = new PropsValidator('EndpointDeployment')
-      .check(props.endpointName === undefined || !Token.isUnresolved(props.endpointName), 'endpointName', props.endpointName,
-        'it must be known at synth (not a token): IAM policies and resource names are derived from it')
-      .pattern('endpointName', props.endpointName, ENDPOINT_NAME,
-        'it must be 1-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit')
-      .instanceType('endpointInstanceType', props.endpointInstanceType)
-      .check(!(autoScaling && /^ml\.t[23]\./.test(instanceType)), 'endpointInstanceType', instanceType,
-        'burstable ml.t2/ml.t3 instances cannot be auto-scaled; choose another type or set autoScaling to false')
-      .number('endpointInstanceCount', props.endpointInstanceCount, { min: 1, max: 100, integer: true })
-      .number('minCapacity', props.minCapacity, { min: 1, max: 100, integer: true })
-      .number('maxCapacity', props.maxCapacity, { min: 1, max: 100, integer: true })
-      .check(Token.isUnresolved(minCapacity) || Token.isUnresolved(maxCapacity) || minCapacity <= maxCapacity, 'maxCapacity', maxCapacity,
-        `it must be at least minCapacity (${minCapacity})`)
-      .number('targetInvocationsPerInstance', props.targetInvocationsPerInstance, { greaterThan: 0 })
-      .number('dataCapturePercent', props.dataCapturePercent, { min: 0, max: 100, integer: true })
-      .check(props.dataCapturePercent === undefined || props.dataCaptureBucket !== undefined, 'dataCapturePercent', props.dataCapturePercent,
-        'it only applies with dataCaptureBucket; set dataCaptureBucket too')
-      .number('rollbackErrorThreshold', props.rollbackErrorThreshold, { min: 1, integer: true })
-      .number('rollbackLatencyThreshold', props.rollbackLatencyThreshold?.toMilliseconds(), { min: 1 })
-      .number('deploymentBakeTime', props.deploymentBakeTime?.toSeconds({ integral: false }), { min: 0, max: BLUE_GREEN_LIMITS.maxWaitSeconds, integer: true });
-    validateTrafficTiming(v, bakeTime, routing, instanceCount);
-    if (!autoScaling) {
-      v.check(props.minCapacity === undefined, 'minCapacity', props.minCapacity, 'it only applies with autoScaling')
-        .check(props.maxCapacity === undefined, 'maxCapacity', props.maxCapacity, 'it only applies with autoScaling')
-        .check(props.targetInvocationsPerInstance === undefined, 'targetInvocationsPerInstance', props.targetInvocationsPerInstance,
-          'it only applies with autoScaling');
-    }
-    v.throwIfInvalid();
+    validateProps('EndpointDeployment', props, EndpointDeployment._validateProps);
+    const {
+      instanceType, instanceCount, autoScaling, minCapacity, maxCapacity, targetInvocations,
+      capturePercent, errorThreshold, latency, bakeTime, routing,
+    } = settingsOf(props);
 
     const stack = Stack.of(this);
     this.endpointName = props.endpointName ?? defaultEndpointName(this);
@@ -333,10 +366,9 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
     });
 
     // Rollback alarms: on the variant, so they see the new fleet once traffic shifts to it.
-    const dimensionsMap = { EndpointName: this.endpointName, VariantName: VARIANT_NAME };
     const errorsAlarm = new cloudwatch.Alarm(this, 'Invocation5XXErrorsAlarm', {
       alarmDescription: `Server errors on SageMaker endpoint ${this.endpointName}; rolls a deployment back`,
-      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors', dimensionsMap, statistic: 'Sum', period: ALARM_PERIOD }),
+      metric: this.metricInvocation5XXErrors({ period: ALARM_PERIOD }),
       threshold: errorThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: ALARM_EVALUATION_PERIODS,
@@ -346,7 +378,7 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
     const latencyAlarm = new cloudwatch.Alarm(this, 'ModelLatencyAlarm', {
       alarmDescription: `Model latency on SageMaker endpoint ${this.endpointName}; rolls a deployment back`,
       // ModelLatency is in microseconds.
-      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, statistic: 'Average', period: ALARM_PERIOD }),
+      metric: this.metricModelLatency({ period: ALARM_PERIOD }),
       threshold: latency.toMilliseconds() * 1000,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: ALARM_EVALUATION_PERIODS,
@@ -635,9 +667,47 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
     });
   }
 
-  /** Lets the endpoint be invoked (sagemaker:InvokeEndpoint on this endpoint only). */
-  public grantInvokeEndpoint(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [this.endpointArn] });
+  /** A reference to this endpoint, by ARN. */
+  public get endpointRef(): sagemaker.EndpointReference {
+    return { endpointArn: this.endpointArn };
+  }
+
+  /** Lets the grantee invoke the endpoint (`sagemaker:InvokeEndpoint` on this endpoint only). */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return grantInvokeEndpoint(grantee, this.endpointArn);
+  }
+
+  /**
+   * A metric of the endpoint's variant (`AllTraffic`) in the `AWS/SageMaker` namespace, with the `EndpointName`
+   * and `VariantName` dimensions
+   * (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html#cloudwatch-metrics-endpoint-invocation).
+   * Unless `props` say otherwise, the average over 5 minutes.
+   *
+   * @param metricName e.g. `Invocations`, `ModelLatency`, `Invocation5XXErrors`, `InvocationsPerInstance`
+   * @param props statistic, period, label and the like
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SageMaker',
+      metricName,
+      dimensionsMap: { EndpointName: this.endpointName, VariantName: VARIANT_NAME },
+      ...props,
+    }).attachTo(this);
+  }
+
+  /** Requests sent to the variant's model (`Invocations`); unless `props` say otherwise, the sum over 5 minutes. */
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocations', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /** Requests the model answered with a server error (`Invocation5XXErrors`); unless `props` say otherwise, the sum over 5 minutes. */
+  public metricInvocation5XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocation5XXErrors', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /** Time the model took to answer, in microseconds (`ModelLatency`); unless `props` say otherwise, the average over 5 minutes. */
+  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ModelLatency', { statistic: cloudwatch.Stats.AVERAGE, ...props });
   }
 
   /** Allows the grantee to invoke the deploy function (what a release pipeline's Deploy action does). */
@@ -757,15 +827,49 @@ export class EndpointDeployment extends Construct implements IModelDeploymentTar
   }
 }
 
+/** EndpointDeployment's props with their defaults applied. */
+interface EndpointSettings {
+  readonly instanceType: string;
+  readonly instanceCount: number;
+  readonly autoScaling: boolean;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  readonly targetInvocations: number;
+  readonly capturePercent: number;
+  readonly errorThreshold: number;
+  readonly latency: Duration;
+  readonly bakeTime: Duration;
+  readonly routing: EndpointTrafficRouting;
+}
+
+function settingsOf(props: EndpointDeploymentProps): EndpointSettings {
+  const instanceCount = props.endpointInstanceCount ?? 2;
+  const minCapacity = props.minCapacity ?? instanceCount;
+  return {
+    instanceType: props.endpointInstanceType ?? DEFAULT_INSTANCE_TYPE,
+    instanceCount,
+    autoScaling: props.autoScaling ?? true,
+    minCapacity,
+    maxCapacity: props.maxCapacity ?? Math.max(4, minCapacity),
+    targetInvocations: props.targetInvocationsPerInstance ?? 70,
+    capturePercent: props.dataCapturePercent ?? 100,
+    errorThreshold: props.rollbackErrorThreshold ?? 1,
+    latency: props.rollbackLatencyThreshold ?? Duration.seconds(1),
+    bakeTime: props.deploymentBakeTime ?? Duration.minutes(5),
+    routing: props.trafficRouting ?? EndpointTrafficRouting.allAtOnce(),
+  };
+}
+
 /**
  * The waits of a blue/green update: the final bake must outlast the alarms' detection time (or SageMaker would
  * terminate the old fleet before an alarm can roll back to it), the canary must be one SageMaker accepts, and all
  * waits together must fit the clean-up's budget.
  */
-function validateTrafficTiming(v: PropsValidator, bakeTime: Duration, routing: EndpointTrafficRouting, instanceCount: number): void {
-  const bake = bakeTime.toSeconds({ integral: false });
+function validateTrafficTiming(v: PropsValidator, s: EndpointSettings, name: PropNamer<EndpointDeploymentProps>): void {
+  const { routing, instanceCount } = s;
+  const bake = s.bakeTime.toSeconds({ integral: false });
   if (Token.isUnresolved(bake)) return;
-  v.check(bake >= ALARM_DETECTION_SECONDS, 'deploymentBakeTime', bake,
+  v.check(bake >= ALARM_DETECTION_SECONDS, name('deploymentBakeTime'), bake,
     `it must be at least ${ALARM_DETECTION_SECONDS} seconds: the rollback alarms need ${ALARM_EVALUATION_PERIODS} periods of `
     + `${ALARM_PERIOD.toSeconds()} s plus about ${METRIC_DELAY_SECONDS} s for the endpoint's metrics to reach CloudWatch before they `
     + 'fire, and SageMaker keeps the old fleet to roll back to only this long');
@@ -775,19 +879,39 @@ function validateTrafficTiming(v: PropsValidator, bakeTime: Duration, routing: E
     canaryBake = routing.canaryBakeTime!.toSeconds({ integral: false });
     const described = `canary ${percent}% for ${canaryBake} s`;
     v.check(Number.isInteger(percent) && percent >= BLUE_GREEN_LIMITS.minCanaryPercent && percent <= BLUE_GREEN_LIMITS.maxCanaryPercent,
-      'trafficRouting', described,
+      name('trafficRouting'), described,
       `its percent must be a whole number from ${BLUE_GREEN_LIMITS.minCanaryPercent} to ${BLUE_GREEN_LIMITS.maxCanaryPercent} `
       + '(SageMaker\'s canary is at most half the variant\'s capacity)')
-      .check(Number.isInteger(canaryBake) && canaryBake >= 0 && canaryBake <= BLUE_GREEN_LIMITS.maxWaitSeconds, 'trafficRouting', described,
+      .check(Number.isInteger(canaryBake) && canaryBake >= 0 && canaryBake <= BLUE_GREEN_LIMITS.maxWaitSeconds, name('trafficRouting'), described,
         `its bakeTime must be whole seconds from 0 to ${BLUE_GREEN_LIMITS.maxWaitSeconds}`)
-      .check(Token.isUnresolved(instanceCount) || instanceCount >= 2, 'trafficRouting', described,
-        'a canary needs at least 2 instances (endpointInstanceCount), so that it is at least one instance and at most half of them');
+      .check(Token.isUnresolved(instanceCount) || instanceCount >= 2, name('trafficRouting'), described,
+        `a canary needs at least 2 instances (${name('endpointInstanceCount')}), so that it is at least one instance and at most half of them`);
   }
   const waits = canaryBake + bake;
-  v.check(waits <= MAX_UPDATE_WAIT_SECONDS, 'deploymentBakeTime', bake,
+  v.check(waits <= MAX_UPDATE_WAIT_SECONDS, name('deploymentBakeTime'), bake,
     `${routing.type === 'CANARY' ? `with the canary's bake of ${canaryBake} s, ` : ''}an update would wait ${waits} s in all; `
     + `at most ${MAX_UPDATE_WAIT_SECONDS} s are allowed, so that an update in flight ends in time for the endpoint to be deleted `
     + 'with its stack (SageMaker refuses to delete an endpoint while it updates, and a custom resource waits at most an hour)');
+}
+
+/** `sagemaker:InvokeEndpoint` on exactly one endpoint. */
+function grantInvokeEndpoint(grantee: iam.IGrantable, endpointArn: string): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [endpointArn] });
+}
+
+/** An endpoint made elsewhere, by name and ARN. */
+class ImportedEndpoint extends Resource implements sagemaker.IEndpoint {
+  constructor(scope: Construct, id: string, public readonly endpointName: string, public readonly endpointArn: string) {
+    super(scope, id, { environmentFromArn: endpointArn });
+  }
+
+  public get endpointRef(): sagemaker.EndpointReference {
+    return { endpointArn: this.endpointArn };
+  }
+
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return grantInvokeEndpoint(grantee, this.endpointArn);
+  }
 }
 
 /**

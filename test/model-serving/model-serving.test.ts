@@ -1,11 +1,15 @@
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { MethodLoggingLevel } from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { deployConfig, roleStatements } from './support';
 import { FEEDBACK_REQUEST_SCHEMA, PREDICTION_REQUEST_SCHEMA } from '../../src/contracts/prediction-api';
 import { ModelRegistry } from '../../src/model-registry';
-import { ApiAuthorization, EndpointTrafficRouting, ModelServing, ModelServingProps } from '../../src/model-serving';
+import {
+  ApiAuthorization, EndpointDeployment, EndpointTrafficRouting, ModelServing, ModelServingProps, PredictionApi, PredictionStore,
+} from '../../src/model-serving';
 import { compileSchema } from '../../src/model-serving/runtime/api/schema-validator';
 import { acknowledgeNag } from '../../src/private/nag';
 import { addNagChecks, nagFindings } from '../support/nag';
@@ -44,10 +48,7 @@ function gatewayResponse(template: Template, type: string): any {
 }
 
 function predictPolicyStatements(template: Template): any[] {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ServingPredictFunctionRole') }] },
-  });
-  return Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  return roleStatements(template, 'ServingPredictFunctionRole');
 }
 
 function postMethods(template: Template): any[] {
@@ -182,7 +183,9 @@ describe('ModelServing secure defaults', () => {
       KeySchema: [{ AttributeName: 'predictionId', KeyType: 'HASH' }],
     }));
     expect(resource.DeletionPolicy).toBe('Retain');
-    expect(serving.feedbackTable).toBeDefined();
+    expect(serving.predictionStore).toBeInstanceOf(PredictionStore);
+    expect(serving.feedbackTable).toBe(serving.predictionStore!.table);
+    expect(stack.resolve(serving.feedbackTable!.tableName)).toEqual({ Ref: only(template, 'AWS::DynamoDB::Table').logicalId });
   });
 
   test('the predict function: Node.js bundle, JSON logs, a timeout inside API Gateway\'s 29 s, its settings in the environment', () => {
@@ -210,12 +213,32 @@ describe('ModelServing secure defaults', () => {
     for (const s of statements) expect(JSON.stringify(s.Resource)).not.toContain('*');
   });
 
-  test('exposes the endpoint and the deploy function', () => {
+  test('exposes the endpoint, the API and the store it composes, wired to each other', () => {
+    expect(serving.endpoint).toBeInstanceOf(EndpointDeployment);
+    expect(serving.predictionApi).toBeInstanceOf(PredictionApi);
+    expect(serving.predictionApi.endpoint).toBe(serving.endpoint);
+    expect(serving.predictionApi.predictionStore).toBe(serving.predictionStore);
     expect(serving.endpointName).toMatch(/^[a-z0-9-]+$/);
-    expect(serving.deployFunction).toBeDefined();
-    expect(serving.predictFunction).toBeDefined();
+    expect(serving.endpointName).toBe(serving.endpoint.endpointName);
+    expect(serving.endpointArn).toBe(serving.endpoint.endpointArn);
+    expect(serving.deployFunction).toBe(serving.endpoint.deployFunction);
+    expect(serving.modelRole).toBe(serving.endpoint.modelRole);
+    expect(serving.rollbackAlarms).toBe(serving.endpoint.rollbackAlarms);
     expect(serving.rollbackAlarms).toHaveLength(2);
+    expect(serving.api).toBe(serving.predictionApi.api);
+    expect(serving.predictFunction).toBe(serving.predictionApi.predictFunction);
+    expect(serving.accessLogGroup).toBe(serving.predictionApi.accessLogGroup);
     expect(serving.apiKey).toBeUndefined();
+    expect(serving.usagePlan).toBeUndefined();
+  });
+
+  test('the deploy function deploys to the endpoint the predict function invokes', () => {
+    const deploy = only(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Deploys an approved model package') } });
+    expect(stack.resolve(serving.deployFunction.functionArn)).toEqual({ 'Fn::GetAtt': [deploy.logicalId, 'Arn'] });
+    expect(deployConfig(template).endpointName).toBe(serving.endpointName);
+    const predict = only(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Answers the prediction API') } });
+    expect(stack.resolve(serving.predictFunction.functionArn)).toEqual({ 'Fn::GetAtt': [predict.logicalId, 'Arn'] });
+    expect(predict.resource.Properties.Environment.Variables.ENDPOINT_NAME).toBe(serving.endpointName);
   });
 });
 
@@ -261,7 +284,7 @@ describe('ModelServing feedback: false', () => {
     expect(postMethods(template)).toHaveLength(1);
     const paths = Object.values(template.findResources('AWS::ApiGateway::Resource')).map((r: any) => r.Properties.PathPart);
     expect(paths).toEqual(['predictions']);
-    expect(JSON.stringify(predictPolicyStatements(template))).not.toContain('dynamodb');
+    expect(predictPolicyStatements(template).flatMap((st) => [st.Action].flat())).not.toContainEqual(expect.stringMatching(/^dynamodb:/));
     const fn = only(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Answers the prediction API') } }).resource.Properties;
     expect(fn.Environment.Variables.PREDICTIONS_TABLE_NAME).toBeUndefined();
     template.resourceCountIs('AWS::ApiGateway::Model', 1);
@@ -283,15 +306,17 @@ describe('ModelServing authorization', () => {
     const policy = only(template, 'AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }] } }).resource.Properties;
     const [statement] = policy.PolicyDocument.Statement;
     expect(statement.Action).toBe('execute-api:Invoke');
-    const arns = JSON.stringify(statement.Resource);
-    expect(arns).toContain('/prod/POST/predictions');
-    expect(arns).toContain('/prod/POST/predictions/*/feedback');
+    const api = { Ref: only(template, 'AWS::ApiGateway::RestApi').logicalId };
+    const executeApi = (path: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:111111111111:', api, path]] });
+    expect(statement.Resource).toEqual([executeApi('/prod/POST/predictions'), executeApi('/prod/POST/predictions/*/feedback')]);
     expect(nagFindings(stack)).toEqual([]);
   });
 
   test('grantInvoke warns when authorization is not IAM', () => {
-    const { stack } = build({}, (s, serving) => serving.grantInvoke(new iam.Role(s, 'Caller', { assumedBy: new iam.AccountRootPrincipal() })));
-    Annotations.fromStack(stack).hasWarning('/Test/Serving', Match.stringLikeRegexp('grantInvoke has no effect unless authorization is ApiAuthorization.IAM'));
+    const { stack, serving } = build({}, (s, ms) => ms.grantInvoke(new iam.Role(s, 'Caller', { assumedBy: new iam.AccountRootPrincipal() })));
+    // The API's own construct warns: ModelServing's grantInvoke is PredictionApi's.
+    Annotations.fromStack(stack).hasWarning(`/${serving.predictionApi.node.path}`,
+      Match.stringLikeRegexp('grantInvoke has no effect unless authorization is ApiAuthorization.IAM'));
   });
 
   test('API_KEY: methods require the key; a usage plan on the prod stage applies the throttling to it', () => {
@@ -306,7 +331,12 @@ describe('ModelServing authorization', () => {
     });
     template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
-    expect(serving.apiKey).toBeDefined();
+    expect(stack.resolve(serving.apiKey!.keyId)).toEqual({ Ref: only(template, 'AWS::ApiGateway::ApiKey').logicalId });
+    expect(stack.resolve(serving.usagePlan!.usagePlanId)).toEqual({ Ref: only(template, 'AWS::ApiGateway::UsagePlan').logicalId });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', {
+      KeyId: { Ref: only(template, 'AWS::ApiGateway::ApiKey').logicalId },
+      UsagePlanId: { Ref: only(template, 'AWS::ApiGateway::UsagePlan').logicalId },
+    });
     expect(nagFindings(stack)).toEqual([]);
   });
 
@@ -351,7 +381,7 @@ describe('ModelServing options', () => {
   test('an imported key still encrypts the table; the logs keep CloudWatch\'s encryption, with a warning', () => {
     const stack2 = new Stack(new App(), 'Imported', { env: { account: '111111111111', region: 'eu-west-1' } });
     const key = kms.Key.fromKeyArn(stack2, 'Key', 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555');
-    new ModelServing(stack2, 'Serving', {
+    const serving = new ModelServing(stack2, 'Serving', {
       modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack2, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
       artifactBucket: s3.Bucket.fromBucketName(stack2, 'Artifacts', 'abalone-artifacts'),
       encryptionKey: key,
@@ -359,7 +389,8 @@ describe('ModelServing options', () => {
     const t = Template.fromStack(stack2);
     expect(only(t, 'AWS::DynamoDB::Table').resource.Properties.SSESpecification.KMSMasterKeyId).toBe(key.keyArn);
     expect(Object.values(t.findResources('AWS::Logs::LogGroup')).filter((g: any) => g.Properties.KmsKeyId)).toEqual([]);
-    Annotations.fromStack(stack2).hasWarning('/Imported/Serving', Match.stringLikeRegexp('encryptionKey is imported'));
+    // The API's own construct warns: the logs are PredictionApi's.
+    Annotations.fromStack(stack2).hasWarning(`/${serving.predictionApi.node.path}`, Match.stringLikeRegexp('encryptionKey is imported'));
   });
 
   test('removalPolicy DESTROY deletes the table and the access logs', () => {
@@ -390,11 +421,7 @@ describe('ModelServing options', () => {
   test('endpoint props pass through to the deployment', () => {
     const { serving, template } = build({ endpointName: 'abalone-prod', endpointInstanceType: 'ml.c5.large', endpointInstanceCount: 3 });
     expect(serving.endpointName).toBe('abalone-prod');
-    const deploy = only(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Deploys an approved model package') } }).resource.Properties;
-    const config = JSON.stringify(deploy.Environment.Variables);
-    expect(config).toContain('ml.c5.large');
-    expect(config).toContain('\\"instanceCount\\":3');
-    expect(config).toContain('abalone-prod');
+    expect(deployConfig(template)).toMatchObject({ endpointName: 'abalone-prod', namePrefix: 'abalone-prod-', instanceType: 'ml.c5.large', instanceCount: 3 });
   });
 
   test('the blue/green bake and a canary pass through to the deployment', () => {
@@ -402,19 +429,23 @@ describe('ModelServing options', () => {
       endpointDeploymentBakeTime: Duration.minutes(8),
       endpointTrafficRouting: EndpointTrafficRouting.canary({ percent: 20, bakeTime: Duration.minutes(4) }),
     });
-    const deploy = only(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Deploys an approved model package') } }).resource.Properties;
-    const config = JSON.stringify(deploy.Environment.Variables);
-    expect(config).toContain('\\"trafficRouting\\":{\\"type\\":\\"CANARY\\",\\"canaryPercent\\":20,\\"canaryBakeSeconds\\":240}');
-    expect(config).toContain('\\"bakeSeconds\\":480');
-    expect(config).toContain(`\\"maxUpdateSeconds\\":${240 + 480 + 900}`);
+    expect(deployConfig(template)).toMatchObject({
+      trafficRouting: { type: 'CANARY', canaryPercent: 20, canaryBakeSeconds: 240 },
+      bakeSeconds: 480,
+      maxUpdateSeconds: 240 + 480 + 900,
+    });
   });
 
   test('the model package ARNs are the registry\'s, in this account and Region, lower case first', () => {
     const { template } = build();
-    const deployPolicy = JSON.stringify(template.toJSON());
-    expect(deployPolicy).toContain(':sagemaker:eu-west-1:111111111111:model-package/abalonemodelpackagegroup/*"]]},'
-      + '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":sagemaker:eu-west-1:111111111111:model-package/AbaloneModelPackageGroup/*"');
-    expect(deployPolicy).not.toContain('model-package-group/');
+    const packages = ['abalonemodelpackagegroup', 'AbaloneModelPackageGroup'].map((group) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:sagemaker:eu-west-1:111111111111:model-package/${group}/*`]],
+    }));
+    const deployStatements = roleStatements(template, 'ServingEndpointDeployRole');
+    for (const sid of ['ReadModelPackages', 'ApproveModelPackages']) {
+      expect(deployStatements).toContainEqual(expect.objectContaining({ Sid: sid, Resource: packages }));
+    }
+    expect(JSON.stringify(template.toJSON())).not.toContain('model-package-group/');
   });
 });
 
@@ -459,5 +490,45 @@ describe('ModelServing prop validation names the prop', () => {
 
   test('all problems are reported at once', () => {
     expect(() => build({ throttlingRateLimit: -1, allowedOrigins: ['x'] })).toThrow(/throttlingRateLimit[\s\S]*allowedOrigins|allowedOrigins[\s\S]*throttlingRateLimit/);
+  });
+
+  function errorOf(props: Partial<ModelServingProps>): string {
+    try {
+      build(props);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('no error');
+  }
+
+  test('each prop is checked once, under the name the user gave it, with the endpoint\'s, the store\'s and the API\'s together', () => {
+    const message = errorOf({
+      endpointInstanceCount: 0,
+      endpointAutoScaling: false,
+      endpointMaxCapacity: 3,
+      predictionRetention: Duration.hours(1),
+      throttlingRateLimit: 0,
+      restApiProps: { deployOptions: { dataTraceEnabled: true } },
+    });
+    const problems = message.split('\n').slice(1);
+    expect(message.split('\n')[0]).toBe('Invalid ModelServing props:');
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^- endpointInstanceCount is 0; /),
+      '- endpointMaxCapacity is 3; it only applies with endpointAutoScaling',
+      expect.stringMatching(/^- predictionRetention is 0.04\d+; it must be a finite number, >= 1, <= 3650$/),
+      expect.stringMatching(/^- throttlingRateLimit is 0; /),
+      expect.stringMatching(/^- restApiProps\.deployOptions\.dataTraceEnabled is true; /),
+    ]));
+    expect(problems).toHaveLength(5);
+    // No sub-construct's own names or error.
+    expect(message).not.toMatch(/EndpointDeployment|PredictionApi|PredictionStore|\bmaxCapacity\b|\bautoScaling\b|\bretention\b/);
+  });
+
+  test('restApiProps is PredictionApi\'s escape hatch: a default gives way, a requirement does not', () => {
+    const { template } = build({ restApiProps: { description: 'Abalone ages for the reef survey', deployOptions: { loggingLevel: MethodLoggingLevel.INFO } } });
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { Description: 'Abalone ages for the reef survey' });
+    expect(stageProps(template).MethodSettings).toEqual([expect.objectContaining({ LoggingLevel: 'INFO', DataTraceEnabled: false, ThrottlingRateLimit: 50 })]);
+    expect(errorOf({ restApiProps: { deployOptions: { loggingLevel: MethodLoggingLevel.OFF } } }))
+      .toMatch(/^Invalid ModelServing props:\n- restApiProps\.deployOptions\.loggingLevel is "OFF"; execution errors are always logged/);
   });
 });

@@ -1,12 +1,14 @@
-import { App, Aws, Duration, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnParameter, Duration, Resource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { DeployConfig, parseDeployConfig } from '../../../src/contracts/endpoint-deploy-config';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { ModelRegistry } from '../../../src/model-registry';
 import { EndpointDeployment, EndpointDeploymentProps, EndpointTrafficRouting } from '../../../src/model-serving/endpoint-deployment';
 import { addNagChecks, nagFindings } from '../../support/nag';
+import { deployConfig } from '../support';
 
 
 interface Built {
@@ -46,14 +48,6 @@ function bySid(statementList: any[], sid: string): any {
   const found = statementList.find((s) => s.Sid === sid);
   if (!found) throw new Error(`no statement ${sid}`);
   return found;
-}
-
-/** The deploy function's configuration, with tokens rendered as their CloudFormation JSON. */
-function deployConfig(template: Template): DeployConfig {
-  const fns = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { DEPLOY_CONFIG: Match.anyValue() } } } });
-  const value = (Object.values(fns)[0] as any).Properties.Environment.Variables.DEPLOY_CONFIG;
-  const text = typeof value === 'string' ? value : value['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : JSON.stringify(part).replace(/"/g, "'"))).join('');
-  return parseDeployConfig(text);
 }
 
 describe('EndpointDeployment', () => {
@@ -408,6 +402,13 @@ describe('EndpointDeployment', () => {
       });
     });
 
+    test('watch the metric helpers\' metrics over one minute', () => {
+      const { deployment } = build();
+      const [errors, latency] = deployment.rollbackAlarms as cloudwatch.Alarm[];
+      expect(errors.metric.toMetricConfig()).toEqual(deployment.metricInvocation5XXErrors({ period: Duration.minutes(1) }).toMetricConfig());
+      expect(latency.metric.toMetricConfig()).toEqual(deployment.metricModelLatency({ period: Duration.minutes(1) }).toMetricConfig());
+    });
+
     test('take their thresholds from props (latency in microseconds)', () => {
       const { template } = build({ rollbackErrorThreshold: 5, rollbackLatencyThreshold: Duration.millis(250) });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocation5XXErrors', Threshold: 5 });
@@ -484,15 +485,134 @@ describe('EndpointDeployment', () => {
     });
   });
 
-  test('grantInvokeEndpoint allows InvokeEndpoint on this endpoint only', () => {
-    const { stack, deployment } = build();
-    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    deployment.grantInvokeEndpoint(caller);
-    expect(policyOf(Template.fromStack(stack), 'CallerDefaultPolicy')).toEqual([{
-      Action: 'sagemaker:InvokeEndpoint',
-      Effect: 'Allow',
-      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/abalone']] },
-    }]);
+  describe('as a SageMaker IEndpoint', () => {
+    const arnOf = (account: unknown, region: unknown, name: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', region, ':', account, `:endpoint/${name}`]],
+    });
+
+    test('grantInvoke allows sagemaker:InvokeEndpoint on exactly this endpoint\'s ARN', () => {
+      const { stack, deployment } = build();
+      const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+      const endpoint: sagemaker.IEndpoint = deployment;
+      const grant = endpoint.grantInvoke(caller);
+      expect(grant.success).toBe(true);
+      expect(policyOf(Template.fromStack(stack), 'CallerDefaultPolicy')).toEqual([{
+        Action: 'sagemaker:InvokeEndpoint',
+        Effect: 'Allow',
+        Resource: arnOf({ Ref: 'AWS::AccountId' }, { Ref: 'AWS::Region' }, 'abalone'),
+      }]);
+      expect(stack.resolve(deployment.endpointRef.endpointArn)).toEqual(stack.resolve(deployment.endpointArn));
+    });
+
+    test('is a Resource of its stack\'s environment', () => {
+      const { stack, deployment } = build({}, { account: '111111111111', region: 'eu-west-1' });
+      expect(deployment).toBeInstanceOf(Resource);
+      expect(deployment.stack).toBe(stack);
+      expect(deployment.env).toEqual({ account: '111111111111', region: 'eu-west-1' });
+      expect(stack.resolve(deployment.endpointArn)).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:eu-west-1:111111111111:endpoint/abalone']],
+      });
+    });
+
+    test('fromEndpointName: the ARN is in the stack\'s partition, Region and account, with the name in lower case', () => {
+      const stack = new Stack(new App(), 'S', { env: { account: '222222222222', region: 'us-west-2' } });
+      const imported = EndpointDeployment.fromEndpointName(stack, 'Imported', 'Abalone-Prod');
+      expect(imported.endpointName).toBe('Abalone-Prod');
+      expect(stack.resolve(imported.endpointArn)).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:us-west-2:222222222222:endpoint/abalone-prod']],
+      });
+      expect(stack.resolve(imported.endpointRef.endpointArn)).toEqual(stack.resolve(imported.endpointArn));
+      expect(imported.env).toEqual({ account: '222222222222', region: 'us-west-2' });
+    });
+
+    test('fromEndpointName in an environment-agnostic stack uses the stack\'s pseudo parameters', () => {
+      const stack = new Stack(new App(), 'S');
+      const imported = EndpointDeployment.fromEndpointName(stack, 'Imported', 'abalone');
+      expect(stack.resolve(imported.endpointArn)).toEqual(arnOf({ Ref: 'AWS::AccountId' }, { Ref: 'AWS::Region' }, 'abalone'));
+    });
+
+    test('fromEndpointArn: the name is the ARN\'s, and the endpoint is in the ARN\'s account and Region', () => {
+      const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
+      const arn = 'arn:aws-cn:sagemaker:cn-north-1:333333333333:endpoint/abalone-prod';
+      const imported = EndpointDeployment.fromEndpointArn(stack, 'Imported', arn);
+      expect(imported.endpointName).toBe('abalone-prod');
+      expect(imported.endpointArn).toBe(arn);
+      expect(imported.env).toEqual({ account: '333333333333', region: 'cn-north-1' });
+    });
+
+    test('fromEndpointArn takes a token ARN and splits the name out of it at deploy time', () => {
+      const stack = new Stack(new App(), 'S');
+      const arn = new CfnParameter(stack, 'EndpointArn').valueAsString;
+      const imported = EndpointDeployment.fromEndpointArn(stack, 'Imported', arn);
+      expect(stack.resolve(imported.endpointName)).toEqual({
+        'Fn::Select': [1, { 'Fn::Split': ['/', { 'Fn::Select': [5, { 'Fn::Split': [':', { Ref: 'EndpointArn' }] }] }] }],
+      });
+    });
+
+    test.each([
+      ['by name', (stack: Stack) => EndpointDeployment.fromEndpointName(stack, 'Imported', 'abalone'),
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:eu-west-1:111111111111:endpoint/abalone']] }],
+      ['by ARN', (stack: Stack) => EndpointDeployment.fromEndpointArn(stack, 'Imported', 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/abalone'),
+        'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/abalone'],
+    ])('an endpoint imported %s grants InvokeEndpoint on exactly its ARN', (_how, imported, resource) => {
+      const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
+      const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+      imported(stack).grantInvoke(caller);
+      expect(policyOf(Template.fromStack(stack), 'CallerDefaultPolicy')).toEqual([{ Action: 'sagemaker:InvokeEndpoint', Effect: 'Allow', Resource: resource }]);
+    });
+
+    test.each([
+      ['fromEndpointName', () => EndpointDeployment.fromEndpointName(new Stack(), 'I', 'abalone_prod'), /Invalid EndpointDeployment.fromEndpointName props:\n- endpointName is "abalone_prod"; it must be a SageMaker endpoint name/],
+      ['fromEndpointArn', () => EndpointDeployment.fromEndpointArn(new Stack(), 'I', 'arn:aws:sagemaker:eu-west-1:111111111111:model/abalone'),
+        /Invalid EndpointDeployment.fromEndpointArn props:\n- endpointArn is "arn:aws:sagemaker:eu-west-1:111111111111:model\/abalone"; it must be a SageMaker endpoint ARN/],
+    ])('%s refuses what is not an endpoint, naming the argument', (_name, importIt, message) => {
+      expect(importIt).toThrow(message);
+    });
+  });
+
+  describe('metrics of the AllTraffic variant', () => {
+    const dimensions = { EndpointName: 'abalone', VariantName: 'AllTraffic' };
+
+    test('metric names any SageMaker endpoint metric, with the endpoint and variant as dimensions, in the endpoint\'s account and Region', () => {
+      const { deployment } = build({}, { account: '111111111111', region: 'eu-west-1' });
+      const metric = deployment.metric('InvocationsPerInstance', { statistic: 'Sum', period: Duration.minutes(1) });
+      expect(metric.namespace).toBe('AWS/SageMaker');
+      expect(metric.metricName).toBe('InvocationsPerInstance');
+      expect(metric.dimensions).toEqual(dimensions);
+      expect(metric.statistic).toBe('Sum');
+      expect(metric.period.toSeconds()).toBe(60);
+      expect(metric.account).toBe('111111111111');
+      expect(metric.region).toBe('eu-west-1');
+    });
+
+    test.each<[string, (d: EndpointDeployment) => cloudwatch.Metric, string, string]>([
+      ['metricInvocations', (d) => d.metricInvocations(), 'Invocations', 'Sum'],
+      ['metricInvocation5XXErrors', (d) => d.metricInvocation5XXErrors(), 'Invocation5XXErrors', 'Sum'],
+      ['metricModelLatency', (d) => d.metricModelLatency(), 'ModelLatency', 'Average'],
+    ])('%s: %s, statistic by default, over 5 minutes', (_helper, metricOf, metricName, statistic) => {
+      const metric = metricOf(build().deployment);
+      expect(metric).toMatchObject({ namespace: 'AWS/SageMaker', metricName, statistic, dimensions });
+      expect(metric.period.toSeconds()).toBe(300);
+    });
+
+    test('the helpers take options', () => {
+      const metric = build().deployment.metricModelLatency({ statistic: 'p99', period: Duration.minutes(1), label: 'p99 latency' });
+      expect(metric).toMatchObject({ metricName: 'ModelLatency', statistic: 'p99', label: 'p99 latency', dimensions });
+    });
+
+    test('an alarm on a helper metric watches the variant, as the rollback alarms do', () => {
+      const { stack, deployment } = build();
+      deployment.metricInvocations({ period: Duration.minutes(1) }).createAlarm(stack, 'NoTraffic', {
+        threshold: 1, evaluationPeriods: 5, comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      });
+      Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'Invocations',
+        Dimensions: [{ Name: 'EndpointName', Value: 'abalone' }, { Name: 'VariantName', Value: 'AllTraffic' }],
+        Statistic: 'Sum',
+        Period: 60,
+      });
+    });
   });
 
   describe('prop validation names the prop', () => {
