@@ -133,6 +133,15 @@ for (const task of project.tasks.all.filter((t) => /^bundle:.*\.lambda$/.test(t.
   task.execArgs([...bundleStep.execArgs, '--minify']);
 }
 
+// The ML scripts' copy of the TypeScript contracts (ml/abalone_contract.py), generated before anything is bundled or
+// compiled so that every build, example:synth and the package have it; committed, so a build that changes it fails CI.
+const pythonContract = project.addTask('generate:python-contract', {
+  description: 'Write ml/abalone_contract.py from src/contracts and the pipeline definition\'s names',
+  exec: 'ts-node --transpile-only --project build-tools/tsconfig.json build-tools/python-contract.ts',
+});
+project.preCompileTask.prependSpawn(pythonContract);
+project.gitattributes.addAttributes('/ml/abalone_contract.py', 'linguist-generated');
+
 // The web app is its own npm package in webapp/, built into assets/webapp (shipped in the tarball).
 const webappInstall = project.addTask('webapp:install', {
   description: 'Install the web app\'s npm packages',

@@ -4,6 +4,8 @@ SageMaker Processing script. Needs only numpy and xgboost, so it runs in the XGB
 image, the same XGBoost that trained the model. Writes the SageMaker model-quality shape read
 by the pipeline's condition step (Std:JsonGet regression_metrics.mse.value):
 {"regression_metrics": {"mse": {"value", "standard_deviation"}, "mae": {"value"}, "r2": {"value"}}}
+The report's name and the metrics' paths come from abalone_contract, generated from the pipeline
+definition's names (in a zip archive on PYTHONPATH in the job).
 """
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ if __name__ == "__main__":
 import numpy as np
 import xgboost as xgb
 
+from abalone_contract import EVALUATION_METRIC_PATHS
+from abalone_contract import EVALUATION_REPORT_FILE as REPORT_NAME
+
 MODEL_NAME = "xgboost-model"
 MODEL_ARCHIVE = "model.tar.gz"
-REPORT_NAME = "evaluation.json"
 
 
 class InputError(Exception):
@@ -83,18 +87,33 @@ def read_test(test_dir: str) -> Tuple[np.ndarray, np.ndarray]:
     return data[:, 0], data[:, 1:]
 
 
+def put(report: dict, path: str, value: float) -> None:
+    """Sets report[a][b][c] = value for the path "a.b.c"."""
+    *parents, leaf = path.split(".")
+    node = report
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
 def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     errors = y_true - y_pred
     total = float(np.sum((y_true - y_true.mean()) ** 2))
     if len(y_true) < 2 or total == 0:
         raise InputError("R² needs at least two test rows with different labels")
-    # standard_deviation is the std of the errors (np.std(y_test - predictions)), as in the
-    # SageMaker abalone pipeline example's evaluation script.
-    return {"regression_metrics": {
-        "mse": {"value": float(np.mean(errors ** 2)), "standard_deviation": float(np.std(errors))},
-        "mae": {"value": float(np.mean(np.abs(errors)))},
-        "r2": {"value": 1.0 - float(np.sum(errors ** 2)) / total},
-    }}
+    values = {
+        "mse": float(np.mean(errors ** 2)),
+        "mae": float(np.mean(np.abs(errors))),
+        "r2": 1.0 - float(np.sum(errors ** 2)) / total,
+    }
+    report: dict = {}
+    for metric, path in EVALUATION_METRIC_PATHS.items():
+        put(report, path, values[metric])
+        if metric == "mse":
+            # Beside MSE's value, the std of the errors (np.std(y_test - predictions)), as in the
+            # SageMaker abalone pipeline example's evaluation script.
+            put(report, path.rsplit(".", 1)[0] + ".standard_deviation", float(np.std(errors)))
+    return report
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -1,9 +1,10 @@
 """Feature preprocessing handler for the scikit-learn 1.2-1 serving container.
 
 First container of the PipelineModel: it turns text/csv rows of the 8 raw features (dataset
-scale, no rings) into the transformed feature rows the XGBoost container expects. Runs alone
-in its container, so it keeps its own copy of the data contract (checked against
-src/contracts/abalone-data.ts through `--print-contract`).
+scale, no rings) into the transformed feature rows the XGBoost container expects. The data
+contract comes from abalone_contract (generated from src/contracts/abalone-data.ts), which
+preprocess.py packs beside this handler in the model archive's code/ folder: the container puts
+that folder on the path before it imports the handler.
 """
 from __future__ import annotations
 
@@ -19,19 +20,10 @@ import joblib
 import numpy as np
 import pandas as pd
 
-SEX_CODES = ("M", "F", "I")
-MAX_DATASET_VALUE = {
-    "length": 1.25,
-    "diameter": 1.0,
-    "height": 1.25,
-    "whole_weight": 5.0,
-    "shucked_weight": 3.0,
-    "viscera_weight": 1.5,
-    "shell_weight": 2.0,
-}
-MEASURES = tuple(MAX_DATASET_VALUE)
-FEATURES = ("sex",) + MEASURES
-CONTENT_TYPE = "text/csv"
+from abalone_contract import CSV_CONTENT_TYPE as CONTENT_TYPE
+from abalone_contract import DATASET_SCALE_DIVISOR, MAX_DATASET_VALUE, MEASURES, SEX_CODES, SEX_COLUMN
+
+FEATURES = (SEX_COLUMN,) + MEASURES
 PREPROCESSOR_FILE = "model.joblib"
 MAX_PROBLEMS = 20
 
@@ -60,7 +52,7 @@ def check_fields(fields: List[str]) -> Tuple[Optional[list], List[Tuple[Optional
     problems: List[Tuple[Optional[str], str]] = []
     row: list = [fields[0]]
     if fields[0] not in SEX_CODES:
-        problems.append(("sex", f"{fields[0]!r} is not one of {'/'.join(SEX_CODES)}"))
+        problems.append((SEX_COLUMN, f"{fields[0]!r} is not one of {'/'.join(SEX_CODES)}"))
     for column, text in zip(MEASURES, fields[1:]):
         try:
             value = float(text)
@@ -69,7 +61,7 @@ def check_fields(fields: List[str]) -> Tuple[Optional[list], List[Tuple[Optional
             continue
         if not math.isfinite(value) or value < 0 or value > MAX_DATASET_VALUE[column]:
             problems.append((column, f"{text} is outside 0..{MAX_DATASET_VALUE[column]} "
-                                     "(the dataset scale is mm and g divided by 200)"))
+                                     f"(the dataset scale is mm and g divided by {DATASET_SCALE_DIVISOR})"))
         row.append(value)
     return (None if problems else row), problems
 

@@ -1,9 +1,10 @@
 """Local stand-in for a SageMaker PipelineModel endpoint: the registered containers, in order, in one process.
 
 Each container follows its serving contract:
-- scikit-learn 1.2-1: the archive is extracted to a model dir; the handler script named by SAGEMAKER_PROGRAM is
-  loaded from SAGEMAKER_SUBMIT_DIRECTORY (mapped from /opt/ml/model into that dir) and its model_fn / input_fn /
-  predict_fn / output_fn serve the request;
+- scikit-learn 1.2-1: the archive is extracted to a model dir; SAGEMAKER_SUBMIT_DIRECTORY (mapped from /opt/ml/model
+  into that dir) goes on the path and the handler named by SAGEMAKER_PROGRAM is imported by its module name, so the
+  modules packed beside it import too; its model_fn / input_fn / predict_fn / output_fn serve the request. The
+  worker's path holds nothing else of the package's ml/ folder: the handler imports what its archive carries;
 - XGBoost 1.7-1 (built-in algorithm): `xgboost-model` is loaded with Booster.load_model and text/csv rows
   (no label) are answered with one prediction per line.
 
@@ -16,7 +17,7 @@ Usage: local_serve.py --containers '<json list of {"image", "environment", "mode
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import io
 import json
 import os
@@ -55,9 +56,13 @@ def sklearn_container(model_dir: str, environment: dict) -> Callable[[str], str]
     script = os.path.join(code_dir, program)
     if not os.path.isfile(script):
         raise RuntimeError(f"the model archive has no {os.path.relpath(script, model_dir)} (SAGEMAKER_PROGRAM)")
-    spec = importlib.util.spec_from_file_location("user_module", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # As the container: it copies the submit directory, puts it on the path and imports SAGEMAKER_PROGRAM without
+    # its .py by name (sagemaker-containers _modules.import_module, _server.start).
+    sys.path.insert(0, code_dir)
+    try:
+        module = importlib.import_module(program[:-3] if program.endswith(".py") else program)
+    except ImportError as e:
+        raise RuntimeError(f"the handler {os.path.relpath(script, model_dir)} cannot be imported: {e}") from e
     model = module.model_fn(model_dir)
 
     def serve(body: str) -> str:
@@ -119,6 +124,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--containers", required=True)
     args = parser.parse_args()
+    # Python put this script's folder (the package's ml/) first on the path; a container has only its archive.
+    here = os.path.dirname(os.path.realpath(__file__))
+    sys.path[:] = [p for p in sys.path if not p or os.path.realpath(p) != here]
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="abalone-serve-") as workdir:
         try:

@@ -5,12 +5,17 @@ under --input-dir, re-validates each row against the raw data contract, fits a
 ColumnTransformer (one-hot sex + standardised measures) on the training split, and writes
 label-first headerless CSVs plus the preprocessor model.tar.gz for the sklearn serving
 container. Exits non-zero with a readable message on any problem.
+
+The data contract comes from abalone_contract, generated from src/contracts/abalone-data.ts:
+beside this script in ml/, and in a zip archive on PYTHONPATH in the job (the pipeline
+definition's `shared` input).
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import gzip
+import importlib.util
 import io
 import json
 import math
@@ -27,26 +32,17 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-# The raw data contract; src/contracts/abalone-data.ts is the source of truth and a test
-# compares it with `--print-contract`.
-SEX_CODES = ("M", "F", "I")
-MAX_DATASET_VALUE = {
-    "length": 1.25,
-    "diameter": 1.0,
-    "height": 1.25,
-    "whole_weight": 5.0,
-    "shucked_weight": 3.0,
-    "viscera_weight": 1.5,
-    "shell_weight": 2.0,
-}
-MEASURES = tuple(MAX_DATASET_VALUE)
-LABEL = "rings"
-MAX_RINGS = 100
-COLUMNS = ("sex",) + MEASURES + (LABEL,)
+from abalone_contract import (
+    DATASET_SCALE_DIVISOR, MAX_DATASET_VALUE, MAX_RINGS, MEASURES, PREPROCESSOR_ARCHIVE, RAW_COLUMNS, SERVING_CODE_DIR,
+    SERVING_PROGRAM, SEX_CODES, SEX_COLUMN, SHARED_MODULES,
+)
+from abalone_contract import LABEL_COLUMN as LABEL
+
+COLUMNS = RAW_COLUMNS
 FEATURES = COLUMNS[:-1]
 # Fixed (sorted) category order so the feature layout never depends on which sexes a split holds.
 SEX_CATEGORIES = sorted(SEX_CODES)
-FEATURE_COLUMNS = tuple("sex_" + s for s in SEX_CATEGORIES) + MEASURES
+FEATURE_COLUMNS = tuple(f"{SEX_COLUMN}_{s}" for s in SEX_CATEGORIES) + MEASURES
 
 DATA_SUFFIXES = (".csv", ".data")
 MAX_PROBLEMS = 20
@@ -95,7 +91,7 @@ def check_row(fields: Sequence[str]) -> List[Tuple[Optional[str], str]]:
         return [(None, f"expected {len(COLUMNS)} columns ({','.join(COLUMNS)}), found {len(fields)}")]
     problems: List[Tuple[Optional[str], str]] = []
     if fields[0] not in SEX_CODES:
-        problems.append(("sex", f"{fields[0]!r} is not one of {'/'.join(SEX_CODES)}"))
+        problems.append((SEX_COLUMN, f"{fields[0]!r} is not one of {'/'.join(SEX_CODES)}"))
     for column, text in zip(MEASURES, fields[1:-1]):
         try:
             value = float(text)
@@ -108,7 +104,7 @@ def check_row(fields: Sequence[str]) -> List[Tuple[Optional[str], str]]:
             problems.append((column, f"{text} is negative"))
         elif value > MAX_DATASET_VALUE[column]:
             problems.append((column, f"{text} is above the maximum {MAX_DATASET_VALUE[column]} "
-                                     "(the dataset scale is mm and g divided by 200)"))
+                                     f"(the dataset scale is mm and g divided by {DATASET_SCALE_DIVISOR})"))
     rings = fields[-1]
     if not INTEGER.fullmatch(rings) or not 1 <= int(rings) <= MAX_RINGS:
         problems.append((LABEL, f"{rings!r} is not an integer from 1 to {MAX_RINGS}"))
@@ -202,7 +198,8 @@ def split_indices(n: int, seed: int, train_ratio: float, validation_ratio: float
 
 def build_preprocessor() -> ColumnTransformer:
     return ColumnTransformer([
-        ("sex", OneHotEncoder(categories=[SEX_CATEGORIES], handle_unknown="ignore", sparse_output=False), ["sex"]),
+        (SEX_COLUMN, OneHotEncoder(categories=[SEX_CATEGORIES], handle_unknown="ignore", sparse_output=False),
+         [SEX_COLUMN]),
         ("measures", StandardScaler(), list(MEASURES)),
     ])
 
@@ -223,9 +220,24 @@ def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+def shared_module_files() -> Dict[str, bytes]:
+    """The shared modules (the handler imports them), by file name, read through the loader that
+    finds them here: in the zip archive on PYTHONPATH in the job, beside this script in ml/."""
+    files = {}
+    for name in SHARED_MODULES:
+        spec = importlib.util.find_spec(name[:-len(".py")])
+        if spec is None or spec.origin is None:
+            raise InputError(f"the shared module {name} is not on the path (the job's shared input on PYTHONPATH)")
+        files[name] = spec.loader.get_data(spec.origin)
+    return files
+
+
 def write_model_archive(path: str, preprocessor: ColumnTransformer, inference_script: str) -> None:
-    """model.tar.gz for the sklearn serving container: the preprocessor at the root and the
-    handler under code/ (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code)."""
+    """model.tar.gz for the sklearn serving container: the preprocessor at the root, and under
+    code/ (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code) the handler (SAGEMAKER_PROGRAM) with the
+    modules it imports. The container copies that folder and imports the handler with the folder
+    on the path, so its siblings import too (aws/sagemaker-containers _modules.import_module and
+    _server.start; sagemaker-scikit-learn-container serving.import_module)."""
     buffer = io.BytesIO()
     joblib.dump(preprocessor, buffer)
     with open(inference_script, "rb") as f:
@@ -235,14 +247,16 @@ def write_model_archive(path: str, preprocessor: ColumnTransformer, inference_sc
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         add_bytes(tar, PREPROCESSOR_FILE, buffer.getvalue())
-        add_bytes(tar, "code/inference.py", script)
+        add_bytes(tar, f"{SERVING_CODE_DIR}/{SERVING_PROGRAM}", script)
+        for name, data in shared_module_files().items():
+            add_bytes(tar, f"{SERVING_CODE_DIR}/{name}", data)
 
 
 def resolve_inference_script(given: Optional[str]) -> str:
     if given is not None:
         candidates = [given]
     else:
-        beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inference.py")
+        beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), SERVING_PROGRAM)
         candidates = [CONTAINER_INFERENCE_SCRIPT, beside]
     for candidate in candidates:
         if os.path.isfile(candidate):
@@ -266,7 +280,7 @@ def run(args: argparse.Namespace) -> Dict[str, int]:
         part = frame.iloc[idx]
         write_csv(os.path.join(args.output_dir, name, f"{name}.csv"),
                   part[LABEL].to_numpy(), preprocessor.transform(part[list(FEATURES)]))
-    write_model_archive(os.path.join(args.output_dir, "model", "model.tar.gz"), preprocessor, inference_script)
+    write_model_archive(os.path.join(args.output_dir, "model", PREPROCESSOR_ARCHIVE), preprocessor, inference_script)
     return {"files": len(files), "rows": len(frame), **{name: len(idx) for name, idx in splits.items()}}
 
 
@@ -275,13 +289,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--input-dir", default="/opt/ml/processing/input/data",
                         help="folder searched recursively for *.csv and *.data raw files")
     parser.add_argument("--output-dir", default="/opt/ml/processing",
-                        help="writes train/train.csv, validation/validation.csv, test/test.csv, model/model.tar.gz")
+                        help="writes train/train.csv, validation/validation.csv, test/test.csv, "
+                             f"model/{PREPROCESSOR_ARCHIVE}")
     parser.add_argument("--seed", type=int, default=42, help="seed of the random split")
     parser.add_argument("--train-ratio", type=float, default=0.7)
     parser.add_argument("--validation-ratio", type=float, default=0.15, help="the test split takes the rest")
     parser.add_argument("--inference-script", default=None,
-                        help=f"handler packed into model.tar.gz (default: {CONTAINER_INFERENCE_SCRIPT}, "
-                             "else inference.py beside this script)")
+                        help=f"handler packed into {PREPROCESSOR_ARCHIVE} (default: {CONTAINER_INFERENCE_SCRIPT}, "
+                             f"else {SERVING_PROGRAM} beside this script)")
     parser.add_argument("--exit-message-file", default="/opt/ml/output/message",
                         help="on failure the reason is also written here (the job's ExitMessage), "
                              "if its folder exists")

@@ -7,17 +7,24 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocalPipelineRunner, LocalRunResult, StepEvent } from './pipeline-runner';
 import { LocalModelRegistry } from './registry';
+import { zipArchive } from './zip-archive';
 import { ABALONE_DATASET_FILE, ABALONE_DATASET_SHA256 } from '../contracts/abalone-dataset';
 import { DATA_FILE_SUFFIXES } from '../contracts/data-layout';
 import { formatError, validateRawData } from '../data-ingest/runtime/raw-data-validator';
 import {
-  DEFAULT_MSE_THRESHOLD, EVALUATION_REPORT, PARAMETER_NAMES, STEP_NAMES,
+  DEFAULT_MSE_THRESHOLD, EVALUATION_REPORT, PARAMETER_NAMES, SHARED_PYTHON_MODULES, STEP_NAMES,
   PipelineDefinition, abaloneTrainingSpec, buildAbaloneTrainingDefinition,
 } from '../training-pipeline/definition';
 import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/definition/images';
 
 /** Where the package's ML scripts are (the same files the cloud jobs run). */
 export const ML_DIR = path.join(__dirname, '..', '..', 'ml');
+
+/**
+ * The shared modules' zip archive a run mounts in its processing jobs, in the run's folder (`local://run/…`): the
+ * files of {@link SHARED_PYTHON_MODULES} at its root, as the construct's folder asset uploads them.
+ */
+export const SHARED_MODULES_ARCHIVE = 'shared-modules.zip';
 
 /** The UCI Abalone data the package ships: the default when no data is given. */
 export const DEFAULT_DATA_FILE = path.join(__dirname, '..', '..', ABALONE_DATASET_FILE);
@@ -59,7 +66,10 @@ export class DataRejectedError extends Error {
   }
 }
 
-/** The definition local mode runs: the construct's builder with local locations in place of S3 and ECR. */
+/**
+ * The definition local mode runs: the construct's builder with local locations in place of S3 and ECR. The run
+ * provides the shared modules' archive ({@link writeSharedModulesArchive}).
+ */
 export function localDefinition(options: Pick<LocalRunOptions, 'mseThreshold' | 'maxMae' | 'minR2'>): PipelineDefinition {
   const script = (fileName: string) => ({ s3Uri: `local://ml/${fileName}`, fileName });
   return buildAbaloneTrainingDefinition(abaloneTrainingSpec(options, {
@@ -70,7 +80,15 @@ export function localDefinition(options: Pick<LocalRunOptions, 'mseThreshold' | 
     preprocessScript: script('preprocess.py'),
     evaluateScript: script('evaluate.py'),
     inferenceScript: script('inference.py'),
+    sharedModules: { s3Uri: `local://run/${SHARED_MODULES_ARCHIVE}`, fileName: SHARED_MODULES_ARCHIVE },
   }));
+}
+
+/** Writes the shared modules' zip archive into a run's folder, from the package's `ml/`. */
+export function writeSharedModulesArchive(outDir: string, mlDir: string = ML_DIR): string {
+  const archive = path.join(outDir, SHARED_MODULES_ARCHIVE);
+  fs.writeFileSync(archive, zipArchive(SHARED_PYTHON_MODULES.map((name) => ({ name, data: fs.readFileSync(path.join(mlDir, name)) }))));
+  return archive;
 }
 
 export async function localRun(options: LocalRunOptions): Promise<LocalRunReport> {
@@ -86,6 +104,7 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunReport
 
   const definition = localDefinition(options);
   fs.writeFileSync(path.join(outDir, 'pipeline-definition.json'), JSON.stringify(definition, null, 2));
+  writeSharedModulesArchive(outDir);
   const runner = new LocalPipelineRunner(definition, {
     roots: { run: outDir, artifacts: path.join(outDir, 'artifacts'), ml: ML_DIR },
     workDir: outDir,

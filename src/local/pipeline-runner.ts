@@ -4,7 +4,8 @@
  *
  * URIs in the definition use the `local://<root>/<path>` scheme; {@link LocalRunContext.roots} maps each root to
  * a folder. Each job step goes to the local executor of its type and image ({@link LOCAL_EXECUTORS}): processing
- * steps on the scikit-learn or XGBoost image run their Python entrypoint with the configured interpreter, a
+ * steps on the scikit-learn or XGBoost image run their Python entrypoint with the configured interpreter and the
+ * step's `Environment` (its container paths mapped like the inputs, so `PYTHONPATH` names the mounted archive), a
  * training step on the built-in XGBoost 1.7-1 image runs its local stand-in (`ml/local_xgboost_train.py`), and
  * any other image fails the step naming it. RegisterModel writes to a {@link LocalModelRegistry}.
  */
@@ -190,7 +191,15 @@ export class LocalPipelineRunner {
     const command = program === 'python3' || program === 'python' ? this.context.python : program;
     const commandArgs = [...entryArgs, ...(args.AppSpecification.ContainerArguments ?? []).map((a) => this.resolveString(a))]
       .map((a) => (a.startsWith(containerRoot) ? inSandbox(a) : a));
-    await runProcess(command, commandArgs, step.Name);
+    // The job's environment, its container paths (alone or in a ':'-separated list, such as PYTHONPATH) naming the
+    // sandbox's folders. It replaces variables of the same name, except that PYTHONPATH keeps this machine's own
+    // entries after the job's: the local interpreter may need them to find its packages, as an image needs none.
+    const environment = Object.fromEntries(Object.entries(args.Environment ?? {}).map(([name, value]) => {
+      const mapped = this.resolveString(value).split(':').map((p) => (p.startsWith(containerRoot) ? inSandbox(p) : p)).join(':');
+      const inherited = name === 'PYTHONPATH' ? process.env.PYTHONPATH : undefined;
+      return [name, inherited ? `${mapped}:${inherited}` : mapped];
+    }));
+    await runProcess(command, commandArgs, step.Name, undefined, environment);
 
     const outputs: Record<string, unknown> = {};
     for (const output of args.ProcessingOutputConfig.Outputs) {
@@ -469,9 +478,11 @@ function copyInto(source: string, targetDir: string): void {
 }
 
 /** Runs a job's process; a non-zero exit fails the step with the job's own last words. */
-function runProcess(command: string, args: string[], stepName: string, failureFile?: string): Promise<void> {
+function runProcess(
+  command: string, args: string[], stepName: string, failureFile?: string, environment: Record<string, string> = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } });
     let stderr = '';
     let stdout = '';
     child.stdout.on('data', (d) => { stdout = (stdout + d).slice(-8192); });

@@ -15,6 +15,7 @@ import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
 import { ScriptLocation, abaloneTrainingSpec, buildAbaloneTrainingDefinition } from './definition/abalone-definition';
 import { DEFAULT_HYPERPARAMETERS } from './definition/defaults';
+import { SHARED_PYTHON_MODULES } from './definition/names';
 import { imageRepositoryArns, resolveBuiltInImages, sagemakerContainerStatements } from '../private/image-mapping';
 import { nagResource } from '../private/nag-format';
 
@@ -219,6 +220,12 @@ export class TrainingPipeline extends Construct {
       preprocess: new s3assets.Asset(this, 'PreprocessScript', { path: path.join(ML_DIR, 'preprocess.py') }),
       evaluate: new s3assets.Asset(this, 'EvaluateScript', { path: path.join(ML_DIR, 'evaluate.py') }),
       inference: new s3assets.Asset(this, 'InferenceScript', { path: path.join(ML_DIR, 'inference.py') }),
+      // A folder asset is uploaded as one zip file (SageMaker copies it as it is): the modules sit at its root, so the
+      // jobs import them with the zip on PYTHONPATH (see buildAbaloneTrainingDefinition).
+      shared: new s3assets.Asset(this, 'SharedModules', {
+        path: ML_DIR,
+        exclude: ['*', ...SHARED_PYTHON_MODULES.map((file) => `!${file}`)],
+      }),
     };
 
     const role = new iam.Role(this, 'ExecutionRole', {
@@ -245,6 +252,7 @@ export class TrainingPipeline extends Construct {
       preprocessScript: scriptLocation(scripts.preprocess),
       evaluateScript: scriptLocation(scripts.evaluate),
       inferenceScript: scriptLocation(scripts.inference),
+      sharedModules: scriptLocation(scripts.shared),
       kmsKeyId: props.encryptionKey?.keyArn,
     }));
     // Token placeholders are about as long as what they resolve to; the check guards future growth.
@@ -303,7 +311,8 @@ export class TrainingPipeline extends Construct {
     props.dataBucket.grantRead(role, manifestObjects());
     artifactBucket.grantReadWrite(role);
 
-    // Scripts: exactly the three asset objects. S3Prefix inputs list their prefix, hence ListBucket on the keys.
+    // ML code: exactly the four asset objects (three scripts, the shared modules' zip). S3Prefix inputs list their
+    // prefix, hence ListBucket on the keys.
     const assets = Object.values(scripts);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['s3:GetObject'],

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { checkLocalExecutor, LocalPipelineRunner, parseImageUri } from '../../src/local/pipeline-runner';
 import { LocalModelRegistry } from '../../src/local/registry';
 import { buildAbaloneTrainingDefinition, PipelineDefinition, ProcessingStep, TrainingStep } from '../../src/training-pipeline/definition';
-import { plainConfig } from '../training-pipeline/support';
+import { PYTHON, plainConfig } from '../training-pipeline/support';
 
 const PYTORCH = '763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.0-cpu-py310';
 
@@ -38,6 +38,56 @@ describe('local executors by step type and image', () => {
   test('another XGBoost version is refused too: the stand-in follows the 1.7-1 contract', () => {
     const training = step<TrainingStep>(buildAbaloneTrainingDefinition(plainConfig({ xgboostImageUri: 'local/sagemaker-xgboost:1.5-1' })), 'Training');
     expect(() => checkLocalExecutor(training)).toThrow(/cannot run training image local\/sagemaker-xgboost:1.5-1/);
+  });
+
+  test('a processing job gets the step\'s Environment, container paths mapped into its sandbox, PYTHONPATH before this machine\'s', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'abalone-environment-'));
+    const saved = process.env.PYTHONPATH;
+    process.env.PYTHONPATH = '/somewhere/site-packages';
+    try {
+      const definition = {
+        Version: '2020-12-01',
+        Metadata: {},
+        Parameters: [],
+        Steps: [{
+          Name: 'ShowEnvironment',
+          Type: 'Processing',
+          Arguments: {
+            ProcessingResources: { ClusterConfig: { InstanceType: 'ml.t3.medium', InstanceCount: 1, VolumeSizeInGB: 30 } },
+            AppSpecification: {
+              ImageUri: 'local/sagemaker-scikit-learn:1.2-1-cpu-py3',
+              ContainerEntrypoint: ['python3', '-c', 'import json, os, sys; json.dump({k: os.environ[k] for k in ("PYTHONPATH", "MODE")}, open(sys.argv[1], "w"))'],
+              ContainerArguments: ['/opt/ml/processing/out/environment.json'],
+            },
+            Environment: { PYTHONPATH: '/opt/ml/processing/input/shared/modules.zip', MODE: 'test' },
+            RoleArn: 'local',
+            ProcessingInputs: [],
+            ProcessingOutputConfig: {
+              Outputs: [{ OutputName: 'out', AppManaged: false, S3Output: { S3Uri: 'local://artifacts/out', LocalPath: '/opt/ml/processing/out', S3UploadMode: 'EndOfJob' } }],
+            },
+            NetworkConfig: { EnableNetworkIsolation: true },
+            StoppingCondition: { MaxRuntimeInSeconds: 60 },
+          },
+        }],
+      } as PipelineDefinition;
+      const runner = new LocalPipelineRunner(definition, {
+        roots: { artifacts: path.join(work, 'artifacts') },
+        workDir: work,
+        python: PYTHON,
+        xgboostTrainScript: '/nonexistent/train.py',
+        registry: new LocalModelRegistry(path.join(work, 'registry')),
+        executionId: 'test',
+      });
+      expect((await runner.run()).status).toBe('Succeeded');
+      expect(JSON.parse(fs.readFileSync(path.join(work, 'artifacts', 'out', 'environment.json'), 'utf8'))).toEqual({
+        PYTHONPATH: `${path.join(work, 'jobs', 'ShowEnvironment', 'input', 'shared', 'modules.zip')}:/somewhere/site-packages`,
+        MODE: 'test',
+      });
+    } finally {
+      if (saved === undefined) delete process.env.PYTHONPATH;
+      else process.env.PYTHONPATH = saved;
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   test('a run whose processing image has no executor fails that step before running anything', async () => {

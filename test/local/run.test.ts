@@ -69,6 +69,23 @@ describe('local run on the full dataset', () => {
     expect(fs.readFileSync(path.join(report.outDir, 'data', 'abalone.data'))).toEqual(fs.readFileSync(DATA));
   });
 
+  test('the processing jobs run as in the cloud: the shared modules\' zip mounted at the shared input and on PYTHONPATH', async () => {
+    const definition = JSON.parse(fs.readFileSync(path.join(report.outDir, 'pipeline-definition.json'), 'utf8'));
+    const ml = path.resolve(__dirname, '..', '..', 'ml');
+    for (const name of ['PreprocessData', 'EvaluateModel']) {
+      const job = definition.Steps.find((s: any) => s.Name === name);
+      expect(job.Arguments.Environment).toEqual({ PYTHONPATH: '/opt/ml/processing/input/shared/shared-modules.zip' });
+      const mounted = path.join(report.outDir, 'jobs', name, 'input', 'shared', 'shared-modules.zip');
+      expect(fs.readFileSync(mounted)).toEqual(fs.readFileSync(path.join(report.outDir, 'shared-modules.zip')));
+    }
+    // What the registered preprocessor carries beside its handler is the contract the job imported from that zip.
+    const listing = execFileSync(await checkPython(), ['-c', [
+      'import sys, tarfile',
+      'with tarfile.open(sys.argv[1]) as t: print(t.extractfile("code/abalone_contract.py").read().decode(), end="")',
+    ].join('\n'), report.registeredModel!.containers[0].modelDataPath], { encoding: 'utf8' });
+    expect(listing).toBe(fs.readFileSync(path.join(ml, 'abalone_contract.py'), 'utf8'));
+  });
+
   test('the archives are found in the registry where it is now: moved, or given relative to the working directory', () => {
     const moved = tempDir('moved');
     fs.cpSync(path.join(home, 'registry'), path.join(moved, 'registry'), { recursive: true });

@@ -2,6 +2,7 @@
  * `local serve`: the prediction API and the web app against a registered model, compared with the model loaded
  * directly in Python and with the cloud handler's answers to the same bad requests.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -343,6 +344,24 @@ describe('the model worker', () => {
       // A killed worker leaves its extracted model behind.
       for (const dir of workDirs()) if (!before.has(dir)) fs.rmSync(path.join(os.tmpdir(), dir), { recursive: true, force: true });
     }
+  });
+});
+
+describe('the preprocessor serves from its own archive, as in the container', () => {
+  test('without the contract packed beside its handler it cannot be served, though ml/ has one', async () => {
+    const copy = tempDir('no-contract');
+    fs.cpSync(home, copy, { recursive: true });
+    const archive = path.join(copy, 'registry', '1', 'containers', '0', 'model.tar.gz');
+    execFileSync(python, ['-c', [
+      'import io, sys, tarfile',
+      'with tarfile.open(sys.argv[1]) as src: members = [(m, src.extractfile(m).read()) for m in src.getmembers()]',
+      'with tarfile.open(sys.argv[1], "w:gz") as dst:',
+      '    for m, data in members:',
+      '        if m.name != "code/abalone_contract.py": dst.addfile(m, io.BytesIO(data))',
+    ].join('\n'), archive]);
+    const stripped = new LocalModelRegistry(path.join(copy, 'registry')).get(1);
+    await expect(LocalModelBackend.start(python, SERVE_SCRIPT, stripped))
+      .rejects.toThrow("The model cannot be served: the handler code/inference.py cannot be imported: No module named 'abalone_contract'");
   });
 });
 

@@ -93,6 +93,7 @@ const REFERENCE_SCRIPT = `
 import importlib.util, os, sys, tarfile, tempfile
 import xgboost as xgb
 ml_dir, version_dir, body = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, ml_dir)  # inference.py imports the generated contract beside it
 spec = importlib.util.spec_from_file_location("inference", os.path.join(ml_dir, "inference.py"))
 inference = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(inference)

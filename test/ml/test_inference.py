@@ -1,5 +1,8 @@
 import importlib.util
 import json
+import shutil
+import subprocess
+import sys
 import tarfile
 
 import numpy as np
@@ -33,6 +36,25 @@ def packaged_handler(model_dir):
     return module
 
 
+# The serving container, in a process of its own: only the archive's code/ folder on the path (-I leaves out the
+# script's and the working folder, PYTHONPATH and the user's site packages), the handler imported by name.
+CONTAINER = """
+import importlib, json, sys
+code_dir, model_dir, body = sys.argv[1:4]
+sys.path.insert(0, code_dir)
+handler = importlib.import_module("inference")
+import abalone_contract
+model = handler.model_fn(model_dir)
+out, content_type = handler.output_fn(handler.predict_fn(handler.input_fn(body, "text/csv"), model), "text/csv")
+print(json.dumps({"body": out, "handler": handler.__file__, "contract": abalone_contract.__file__}))
+"""
+
+
+def serve_in_container(model_dir, code_dir, body):
+    return subprocess.run([sys.executable, "-I", "-c", CONTAINER, str(code_dir), str(model_dir), body],
+                          capture_output=True, text=True, cwd=model_dir)
+
+
 def invoke(handler, model_dir, body, content_type="text/csv", accept="text/csv"):
     """model_fn -> input_fn -> predict_fn -> output_fn, the serving container's call order."""
     model = handler.model_fn(str(model_dir))
@@ -54,6 +76,24 @@ def test_round_trip_matches_the_fitted_preprocessor_at_full_precision(packaged_h
     assert got.shape == (2, len(preprocess.FEATURE_COLUMNS))
     assert np.array_equal(got, expected)  # exact: repr() keeps every bit
     assert got[:, :3].tolist() == [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]  # sex_F, sex_I, sex_M
+
+
+def test_the_packaged_handler_serves_with_nothing_but_its_archive(model_dir):
+    done = serve_in_container(model_dir, model_dir / "code", ROWS)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["handler"] == str(model_dir / "code" / "inference.py")
+    assert answer["contract"] == str(model_dir / "code" / "abalone_contract.py")
+    assert answer["body"] == invoke(inference, model_dir, ROWS)[0]
+
+
+def test_the_handler_needs_the_contract_packed_beside_it(model_dir, tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    shutil.copyfile(model_dir / "code" / "inference.py", code / "inference.py")
+    done = serve_in_container(model_dir, code, ROWS)
+    assert done.returncode == 1
+    assert "No module named 'abalone_contract'" in done.stderr
 
 
 def test_serving_encodes_rows_exactly_as_the_training_csv(model_dir):

@@ -1,6 +1,5 @@
 import ast
 import io
-import json
 import re
 import tarfile
 from collections import Counter
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 import preprocess
-from conftest import ML, REPO, run_script, valid_rows, write_lines
+from conftest import ML, run_script, valid_rows, write_lines
 
 
 def run_main(input_dir, output_dir, *extra):
@@ -61,12 +60,14 @@ def test_csv_files_are_headerless_label_first_with_integer_labels(full_split):
     assert all(float(v) == float(v) for v in first[1:])
 
 
-def test_model_archive_holds_the_preprocessor_and_the_handler(full_split):
+def test_model_archive_holds_the_preprocessor_and_the_handler_with_the_modules_it_imports(full_split):
     with tarfile.open(full_split["out"] / "model" / "model.tar.gz") as tar:
-        assert sorted(tar.getnames()) == ["code/inference.py", "model.joblib"]
+        assert sorted(tar.getnames()) == ["code/abalone_contract.py", "code/inference.py", "model.joblib"]
         handler = tar.extractfile("code/inference.py").read()
+        contract = tar.extractfile("code/abalone_contract.py").read()
         model = joblib.load(io.BytesIO(tar.extractfile("model.joblib").read()))
     assert handler == (ML / "inference.py").read_bytes()
+    assert contract == (ML / "abalone_contract.py").read_bytes()
     assert list(model.get_feature_names_out()) == ["sex__sex_F", "sex__sex_I", "sex__sex_M"] + [
         f"measures__{m}" for m in preprocess.MEASURES]
 
@@ -228,22 +229,11 @@ def test_cli_exits_1_with_the_reason_on_stderr_and_in_the_exit_message(tmp_path)
     assert "a.csv: line 21, column sex" in (tmp_path / "output" / "message").read_text()
 
 
-# --- contract -------------------------------------------------------------------------------
+# --- scripts ------------------------------------------------------------------------------
+# The data contract itself (generated from the TypeScript, and the scripts' only copy): test_contract.py.
 
-def test_print_contract_matches_the_typescript_contract():
-    done = run_script("preprocess.py", "--print-contract")
-    assert done.returncode == 0, done.stderr
-    printed = json.loads(done.stdout)
-    ts = (REPO / "src" / "contracts" / "abalone-data.ts").read_text()
-    measures = re.findall(r"column: '(\w+)'.*?maxDatasetValue: ([0-9.]+)", ts)
-    assert measures, "could not read MEASURES from abalone-data.ts"
-    assert printed["maxDatasetValue"] == {column: float(value) for column, value in measures}
-    assert printed["columns"] == ["sex"] + [column for column, _ in measures] + ["rings"]
-    assert printed["sexCodes"] == re.findall(r"'(\w)'", re.search(r"SEX_CODES[^=]*= \[([^\]]*)\]", ts).group(1))
-    assert printed["maxRings"] == int(re.search(r"MAX_RINGS = (\d+)", ts).group(1))
-
-
-@pytest.mark.parametrize("script", ["preprocess.py", "inference.py", "evaluate.py", "local_xgboost_train.py"])
+@pytest.mark.parametrize("script", ["preprocess.py", "inference.py", "evaluate.py", "local_xgboost_train.py",
+                                    "abalone_contract.py"])
 def test_scripts_parse_as_python_3_8_the_containers_interpreter(script):
     ast.parse((ML / script).read_text(), feature_version=(3, 8))
 

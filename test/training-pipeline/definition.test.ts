@@ -10,7 +10,8 @@ import { PYTHON, pipelineInputs, plainConfig, readReference, requirePythonWithXg
 import { TrainingPipeline } from '../../src/training-pipeline';
 import {
   ConditionStep, EVALUATION_METRIC_PATHS, FailStep, PARAMETER_NAMES, PipelineDefinition, ProcessingStep, RegisterModelStep,
-  STEP_NAMES, TrainingStep, abaloneTrainingSpec, allSteps, buildAbaloneTrainingDefinition, executionOrder, findDefinitionProblems, references,
+  STEP_NAMES, SHARED_PYTHON_MODULES, TrainingStep,
+  abaloneTrainingSpec, allSteps, buildAbaloneTrainingDefinition, executionOrder, findDefinitionProblems, references,
 } from '../../src/training-pipeline/definition';
 
 const schema = readReference('pipeline-definition.schema.json');
@@ -227,6 +228,45 @@ describe('PreprocessData', () => {
       VolumeSizeInGB: 30,
     });
     expect(preprocess.Arguments.NetworkConfig).toEqual({ EnableNetworkIsolation: true });
+  });
+});
+
+describe('the modules the scripts share', () => {
+  const definition = synthesize();
+  const jobs = [step<ProcessingStep>(definition, 'PreprocessData'), step<ProcessingStep>(definition, 'EvaluateModel')];
+
+  test.each(jobs.map((j) => [j.Name, j]))('%s mounts their zip archive as its shared input and puts it on PYTHONPATH', (_, job) => {
+    const shared = job.Arguments.ProcessingInputs.find((i) => i.InputName === 'shared')!;
+    expect(shared.S3Input).toEqual({
+      S3Uri: expect.stringMatching(/^s3:\/\/cdk-hnb659fds-assets-123456789012-us-east-1\/[0-9a-f]{64}\.zip$/),
+      LocalPath: '/opt/ml/processing/input/shared',
+      S3DataType: 'S3Prefix',
+      S3InputMode: 'File',
+      S3DataDistributionType: 'FullyReplicated',
+      S3CompressionType: 'None',
+    });
+    // SageMaker names the downloaded object after its key's last segment.
+    const archive = String(shared.S3Input.S3Uri).split('/').pop();
+    expect(job.Arguments.Environment).toEqual({ PYTHONPATH: `/opt/ml/processing/input/shared/${archive}` });
+  });
+
+  test('both jobs mount the same archive, and the modules are the generated contract', () => {
+    const uris = jobs.map((j) => j.Arguments.ProcessingInputs.find((i) => i.InputName === 'shared')!.S3Input.S3Uri);
+    expect(new Set(uris).size).toBe(1);
+    expect(SHARED_PYTHON_MODULES).toEqual(['abalone_contract.py']);
+  });
+
+  test('the inputs the jobs had are unchanged, and the shared input comes last', () => {
+    expect(jobs.map((j) => j.Arguments.ProcessingInputs.map((i) => [i.InputName, i.S3Input.LocalPath]))).toEqual([
+      [
+        ['data', '/opt/ml/processing/input/data'], ['code', '/opt/ml/processing/input/code'],
+        ['inference', '/opt/ml/processing/input/inference'], ['shared', '/opt/ml/processing/input/shared'],
+      ],
+      [
+        ['model', '/opt/ml/processing/model'], ['test', '/opt/ml/processing/test'], ['code', '/opt/ml/processing/input/code'],
+        ['shared', '/opt/ml/processing/input/shared'],
+      ],
+    ]);
   });
 });
 
@@ -472,8 +512,10 @@ np.savetxt(os.path.join(root, "test", "test.csv"), np.column_stack([y, x])[:20],
 });
 
 describe('abaloneTrainingSpec: the one mapping from settings to the builder', () => {
-  const { preprocessScript, evaluateScript, inferenceScript, roleArn, artifactS3Uri, sklearnImageUri, xgboostImageUri } = plainConfig();
-  const locations = { preprocessScript, evaluateScript, inferenceScript, roleArn, artifactS3Uri, sklearnImageUri, xgboostImageUri };
+  const {
+    preprocessScript, evaluateScript, inferenceScript, sharedModules, roleArn, artifactS3Uri, sklearnImageUri, xgboostImageUri,
+  } = plainConfig();
+  const locations = { preprocessScript, evaluateScript, inferenceScript, sharedModules, roleArn, artifactS3Uri, sklearnImageUri, xgboostImageUri };
 
   test('unset settings, and settings given as undefined, keep the builder\'s defaults', () => {
     const spec = abaloneTrainingSpec({ xgboostMaxDepth: 3, xgboostEta: undefined, trainingInstanceType: undefined }, locations);

@@ -43,6 +43,7 @@ export function plainConfig(overrides: Partial<AbaloneTrainingDefinitionConfig> 
     preprocessScript: { s3Uri: 's3://assets/preprocess.py', fileName: 'preprocess.py' },
     evaluateScript: { s3Uri: 's3://assets/evaluate.py', fileName: 'evaluate.py' },
     inferenceScript: { s3Uri: 's3://assets/inference.py', fileName: 'inference.py' },
+    sharedModules: { s3Uri: 's3://assets/shared-modules.zip', fileName: 'shared-modules.zip' },
     gate: {
       mseThreshold: 6,
       modelPackageGroupName: 'AbaloneModelPackageGroup',

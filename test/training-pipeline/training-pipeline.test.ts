@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -5,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { pipelineInputs } from './support';
 import { TrainingPipeline, TrainingPipelineProps } from '../../src/training-pipeline';
+import { SHARED_PYTHON_MODULES } from '../../src/training-pipeline/definition';
 import { addNagChecks, nagFindings } from '../support/nag';
 
 function build(props: Partial<TrainingPipelineProps> = {}, nag = false) {
@@ -148,12 +151,15 @@ describe('TrainingPipeline', () => {
       expect(dataStatements.flatMap(actionsOf).every((a) => /^s3:(GetObject\*|GetBucket\*|List\*)$/.test(a))).toBe(true);
     });
 
-    test('reads exactly the three script assets', () => {
+    test('reads exactly the ML code assets: the three scripts and the shared modules\' zip archive', () => {
       const get = statements.find((s) => s.Action === 's3:GetObject');
-      expect(get.Resource).toHaveLength(3);
-      for (const r of get.Resource) expect(r['Fn::Join'][1].at(-1)).toMatch(/^\/[0-9a-f]{64}\.py$/);
+      const keys = get.Resource.map((r: any) => r['Fn::Join'][1].at(-1).slice(1));
+      expect(keys.map((k: string) => k.replace(/^[0-9a-f]{64}/, '<hash>'))).toEqual(['<hash>.py', '<hash>.py', '<hash>.py', '<hash>.zip']);
       const list = statements.find((s) => s.Action === 's3:ListBucket');
-      expect(list.Condition.StringEquals['s3:prefix']).toHaveLength(3);
+      expect(list.Condition.StringEquals['s3:prefix']).toEqual(keys);
+      // Every processing input of the definition reads one of them, or the data and the artifacts.
+      const definition = JSON.stringify(template.findResources('AWS::SageMaker::Pipeline'));
+      for (const key of keys) expect(definition).toContain(key);
     });
 
     test('pulls only the two AWS registry repositories and needs GetAuthorizationToken on *', () => {
@@ -243,6 +249,29 @@ describe('TrainingPipeline', () => {
         ['sagemaker:StartPipelineExecution', ':pipeline/abalone'],
         [['sagemaker:DescribePipelineExecution', 'sagemaker:ListPipelineExecutionSteps'], ':pipeline/abalone/execution/*'],
       ]);
+    });
+  });
+
+  describe('ML code assets', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Test');
+    new TrainingPipeline(stack, 'Training', pipelineInputs(stack));
+    const assembly = app.synth();
+    const files = Object.values<any>(JSON.parse(fs.readFileSync(path.join(assembly.directory, 'Test.assets.json'), 'utf8')).files);
+    const ml = path.resolve(__dirname, '..', '..', 'ml');
+
+    test('the three scripts are file assets, and the shared modules one folder asset holding exactly them', () => {
+      const staged = (f: any) => path.join(assembly.directory, f.source.path);
+      const scripts = files.filter((f) => f.source.packaging === 'file' && f.source.path.endsWith('.py'));
+      expect(scripts.map((f) => fs.readFileSync(staged(f), 'utf8')).sort()).toEqual(
+        ['evaluate.py', 'inference.py', 'preprocess.py'].map((s) => fs.readFileSync(path.join(ml, s), 'utf8')).sort());
+      const folders = files.filter((f) => f.source.packaging === 'zip');
+      expect(folders).toHaveLength(1);
+      // The CDK CLI zips the folder's files at the archive's root: the jobs import them with the zip on PYTHONPATH.
+      expect(fs.readdirSync(staged(folders[0])).sort()).toEqual([...SHARED_PYTHON_MODULES].sort());
+      for (const module of SHARED_PYTHON_MODULES) {
+        expect(fs.readFileSync(path.join(staged(folders[0]), module), 'utf8')).toBe(fs.readFileSync(path.join(ml, module), 'utf8'));
+      }
     });
   });
 

@@ -14,7 +14,7 @@ import {
 import {
   CONTAINER_PATHS, CSV_CONTENT_TYPE, EVALUATION_REPORT, PARAMETER_NAMES, PREPROCESSOR_ARCHIVE,
   PREPROCESSOR_SERVING_ENVIRONMENT, PROCESSING_INPUTS, PROCESSING_OUTPUTS, STEP_NAMES, TRAINING_CHANNELS,
-  evaluateArguments, preprocessArguments, scriptEntrypoint,
+  evaluateArguments, preprocessArguments, scriptEntrypoint, sharedModulesEnvironment,
 } from './names';
 import { QualityGateConfig, qualityGateParameters, qualityGateStep } from './quality-gate-steps';
 import {
@@ -22,7 +22,7 @@ import {
   TrainingChannel, TrainingStep,
 } from './types';
 
-/** A script the jobs mount: where it is stored and the file name it has once downloaded. */
+/** A file the jobs mount (a script, or the shared modules' archive): where it is stored and its name once downloaded. */
 export interface ScriptLocation {
   /** `s3://…` of the single file. */
   readonly s3Uri: string;
@@ -56,6 +56,11 @@ export interface AbaloneTrainingDefinitionConfig {
   readonly evaluateScript: ScriptLocation;
   /** The sklearn serving handler, packed into the preprocessor archive by preprocess.py. */
   readonly inferenceScript: ScriptLocation;
+  /**
+   * The modules the scripts share ({@link SHARED_PYTHON_MODULES}: the generated `abalone_contract.py`) as one zip
+   * archive, at its root. Both processing jobs mount it and put it on `PYTHONPATH`.
+   */
+  readonly sharedModules: ScriptLocation;
   /** KMS key (id or ARN) for job volumes and outputs; none means the bucket's default encryption. */
   readonly kmsKeyId?: string;
   readonly processingInstanceType?: string;
@@ -94,7 +99,7 @@ export interface AbaloneTrainingSettings {
 /** Where the pipeline's role, data, outputs, images and scripts are: S3 and ECR in the cloud, local folders locally. */
 export type AbaloneTrainingLocations = Pick<AbaloneTrainingDefinitionConfig,
 'roleArn' | 'artifactS3Uri' | 'inputManifestUri' | 'sklearnImageUri' | 'xgboostImageUri' | 'preprocessScript' | 'evaluateScript'
-| 'inferenceScript' | 'kmsKeyId'>;
+| 'inferenceScript' | 'sharedModules' | 'kmsKeyId'>;
 
 /** The builder's input from settings and locations: the one place the construct and local mode both take it from. */
 export function abaloneTrainingSpec(settings: AbaloneTrainingSettings, locations: AbaloneTrainingLocations): AbaloneTrainingDefinitionConfig {
@@ -220,8 +225,20 @@ export function xgboostHyperparameters(given: Partial<XgboostHyperparameters> = 
   };
 }
 
-/** Builds the whole pipeline definition (Version 2020-12-01). */
+/**
+ * Builds the whole pipeline definition (Version 2020-12-01).
+ *
+ * How the scripts find the modules they share: an S3Prefix input copies objects as they are (one object lands under
+ * its key's last segment, as the scripts do: FACTS.md §2.3), and the CDK asset of a folder is one zip file that
+ * SageMaker does not extract, so each processing step mounts that zip (its `shared` input) and names it on
+ * `PYTHONPATH`: Python imports modules from a zip archive on `sys.path` (the standard library's zipimport). The job's
+ * Environment replaces the image's own `PYTHONPATH`: the scikit-learn 1.2-1 image sets none, the XGBoost 1.7-1 image
+ * only its dmlc tracker folder (aws/sagemaker-xgboost-container docker/1.7-1/final/Dockerfile.cpu), which distributed
+ * training uses and the evaluation script does not.
+ */
 export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinitionConfig): PipelineDefinition {
+  const shared = () => s3Input(PROCESSING_INPUTS.shared, config.sharedModules.s3Uri, CONTAINER_PATHS.shared);
+  const sharedEnvironment = () => sharedModulesEnvironment(config.sharedModules.fileName);
   const preprocess: ProcessingStep = {
     Name: STEP_NAMES.preprocess,
     Type: 'Processing',
@@ -232,11 +249,13 @@ export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinition
         ContainerEntrypoint: scriptEntrypoint(config.preprocessScript.fileName),
         ContainerArguments: preprocessArguments(config.inferenceScript.fileName),
       },
+      Environment: sharedEnvironment(),
       RoleArn: config.roleArn,
       ProcessingInputs: [
         s3Input(PROCESSING_INPUTS.data, parameter(PARAMETER_NAMES.inputManifestUri), CONTAINER_PATHS.inputData, 'ManifestFile'),
         s3Input(PROCESSING_INPUTS.code, config.preprocessScript.s3Uri, CONTAINER_PATHS.code),
         s3Input(PROCESSING_INPUTS.inference, config.inferenceScript.s3Uri, CONTAINER_PATHS.inference),
+        shared(),
       ],
       ProcessingOutputConfig: outputConfig(config, [
         s3Output(config, STEP_NAMES.preprocess, PROCESSING_OUTPUTS.train, CONTAINER_PATHS.train),
@@ -299,11 +318,13 @@ export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinition
         ContainerEntrypoint: scriptEntrypoint(config.evaluateScript.fileName),
         ContainerArguments: evaluateArguments(),
       },
+      Environment: sharedEnvironment(),
       RoleArn: config.roleArn,
       ProcessingInputs: [
         s3Input(PROCESSING_INPUTS.model, trainingModelArtifacts(STEP_NAMES.train), CONTAINER_PATHS.model),
         s3Input(PROCESSING_INPUTS.test, processingOutputUri(STEP_NAMES.preprocess, PROCESSING_OUTPUTS.test), CONTAINER_PATHS.test),
         s3Input(PROCESSING_INPUTS.code, config.evaluateScript.s3Uri, CONTAINER_PATHS.code),
+        shared(),
       ],
       ProcessingOutputConfig: outputConfig(config, [
         s3Output(config, STEP_NAMES.evaluate, PROCESSING_OUTPUTS.evaluation, CONTAINER_PATHS.evaluation),

@@ -42,6 +42,7 @@ export const PROCESSING_INPUTS = {
   inference: 'inference',
   model: 'model',
   test: 'test',
+  shared: 'shared',
 } as const;
 
 /** Processing output names (also the `Outputs['…']` keys of property references). */
@@ -79,6 +80,7 @@ export const CONTAINER_PATHS = {
   inputData: '/opt/ml/processing/input/data',
   code: '/opt/ml/processing/input/code',
   inference: '/opt/ml/processing/input/inference',
+  shared: '/opt/ml/processing/input/shared',
   train: '/opt/ml/processing/train',
   validation: '/opt/ml/processing/validation',
   test: '/opt/ml/processing/test',
@@ -98,6 +100,30 @@ export const PREPROCESSOR_SERVING_ENVIRONMENT: Record<string, string> = {
 
 /** Content type between the containers and for requests and responses. */
 export const CSV_CONTENT_TYPE = 'text/csv';
+
+/**
+ * The Python module generated from the TypeScript contracts (`ml/abalone_contract.py`, by
+ * `build-tools/python-contract.ts`): the values the ML scripts share with this library.
+ */
+export const PYTHON_CONTRACT_MODULE = 'abalone_contract';
+
+/**
+ * The modules the ML scripts share, files of `ml/`. The processing jobs get them as one zip archive on
+ * `PYTHONPATH` ({@link sharedModulesEnvironment}); `preprocess.py` packs them beside the handler in the preprocessor
+ * archive's `code/` folder (SAGEMAKER_SUBMIT_DIRECTORY, FACTS.md §2.7), which the scikit-learn serving container
+ * copies to /opt/ml/code, installs and puts on the path before it imports SAGEMAKER_PROGRAM by name
+ * (aws/sagemaker-containers `_modules.import_module`, `_server.start`; sagemaker-scikit-learn-container
+ * `serving.import_module`).
+ */
+export const SHARED_PYTHON_MODULES: readonly string[] = [`${PYTHON_CONTRACT_MODULE}.py`];
+
+/**
+ * `Environment` of a processing step whose `shared` input holds the shared modules' zip archive: Python imports
+ * from a zip archive on `sys.path` (zipimport), so the scripts `import abalone_contract` as they do beside it.
+ */
+export function sharedModulesEnvironment(archiveFileName: string): Record<string, string> {
+  return { PYTHONPATH: `${CONTAINER_PATHS.shared}/${archiveFileName}` };
+}
 
 /** The interpreter both processing images provide. */
 export const PYTHON = 'python3';

@@ -89,6 +89,8 @@ export interface ProcessingStep {
       readonly ContainerEntrypoint: string[];
       readonly ContainerArguments?: StringValue[];
     };
+    /** Environment variables of the job's container. */
+    readonly Environment?: Record<string, StringValue>;
     readonly RoleArn: string;
     readonly ProcessingInputs: ProcessingInput[];
     readonly ProcessingOutputConfig: {
