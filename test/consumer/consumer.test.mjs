@@ -179,13 +179,21 @@ async function synthesize(t) {
     return found[0][1];
   };
 
-  // DataIngest: the versioned data bucket calls the manifest function on every raw upload.
+  // DataIngest: the versioned data bucket notifies a queue on every raw upload; the manifest function takes the
+  // notifications from it in batches.
   const notifications = one('Custom::S3BucketNotifications').Properties;
   const dataBucket = template.Resources[notifications.BucketName.Ref];
   assert.equal(dataBucket?.Type, 'AWS::S3::Bucket');
   assert.equal(dataBucket.Properties.VersioningConfiguration?.Status, 'Enabled');
-  const [created] = notifications.NotificationConfiguration.LambdaFunctionConfigurations;
-  const manifestFunction = template.Resources[created.LambdaFunctionArn['Fn::GetAtt'][0]];
+  const [created] = notifications.NotificationConfiguration.QueueConfigurations ?? [];
+  assert.ok(created, 'the data bucket notifies no queue');
+  const queueId = created.QueueArn['Fn::GetAtt'][0];
+  assert.equal(template.Resources[queueId]?.Type, 'AWS::SQS::Queue');
+  const mapping = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties)
+    .find((m) => m.EventSourceArn?.['Fn::GetAtt']?.[0] === queueId);
+  assert.ok(mapping, 'no function reads the notification queue');
+  assert.deepEqual(mapping.FunctionResponseTypes, ['ReportBatchItemFailures']);
+  const manifestFunction = template.Resources[mapping.FunctionName.Ref];
   assert.equal(manifestFunction?.Type, 'AWS::Lambda::Function');
   assert.equal(manifestFunction.Properties.Runtime, 'nodejs24.x');
 
