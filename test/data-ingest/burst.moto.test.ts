@@ -37,6 +37,12 @@ describe.each([20, 100, 1000])('a burst of %i uploads through the notification q
     const config: ManifestFunctionConfig = { rawPrefix: 'raw/', maxFileSizeBytes: 1024 * 1024, topicArn, retryBaseDelayMs: 5, log: () => undefined };
 
     const plan = planBurst(files, files);
+    // The plan has every kind of change the issue names: bad files, bad overwrites of good files, deletions.
+    const kinds = (key: string) => plan.operations.filter((o) => o.key === key).map((o) => (o.body === undefined ? 'delete' : 'put'));
+    const keys = [...new Set(plan.operations.map((o) => o.key))];
+    expect(keys.filter((k) => k.includes('/bad-')).length).toBe(Math.max(1, Math.round(files * 0.05)));
+    expect(keys.filter((k) => kinds(k).join() === 'put,put').length).toBe(Math.max(1, Math.round(files * 0.02)));
+    expect(keys.filter((k) => kinds(k).join() === 'put,delete').length).toBe(Math.max(1, Math.round(files * 0.02)));
     const notifications = asDelivered(await uploadBurst(s3, BUCKET, plan), files + 1);
     counts.manifestWrites = 0;
     const report = await deliverThroughQueue({ s3, sns }, config, notifications,

@@ -37,8 +37,8 @@ export interface BurstPlan {
 }
 
 /**
- * `files` good files of 50–500 dataset rows, plus about 5% bad new files, 2% good files overwritten with a bad
- * version and 2% good files deleted afterwards.
+ * `files` good files of 50–500 dataset rows, plus 5% bad new files, 2% good files overwritten with a bad version
+ * and 2% good files deleted afterwards (at least one of each).
  */
 export function planBurst(files: number, seed = 1): BurstPlan {
   const next = random(seed);
@@ -54,13 +54,16 @@ export function planBurst(files: number, seed = 1): BurstPlan {
     expected.set(key, { rows, sha256: createHash('sha256').update(body).digest('hex') });
   }
   const goodKeys = [...expected.keys()];
-  const pick = (share: number) => goodKeys.filter(() => next() < share);
-  for (const key of pick(0.02)) {
+  // 2% each (at least one), spread over the burst and never the same key.
+  const spread = (share: number, offset: number) => {
+    const count = Math.max(1, Math.round(files * share));
+    return Array.from({ length: count }, (_, j) => goodKeys[Math.floor(((j + offset) * files) / count)]);
+  };
+  for (const key of spread(0.02, 0.25)) {
     operations.push({ key, body: `${DATASET[0]}\nM,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,not-a-number\n` });
     badVersions++;
   }
-  for (const key of pick(0.02)) {
-    if (operations.some((o) => o.key === key && o.body?.includes('not-a-number'))) continue;
+  for (const key of spread(0.02, 0.75)) {
     operations.push({ key });
     expected.delete(key);
   }

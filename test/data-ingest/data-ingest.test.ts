@@ -119,10 +119,11 @@ describe('DataIngest secure defaults', () => {
     const statements = policies.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     const actions = statements.flatMap((s: any) => [s.Action].flat());
     expect(actions).not.toContain('s3:*');
+    const objects = (key: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^IngestDataBucket/), 'Arn'] }, key]] });
     const deleteObject = statements.find((s: any) => [s.Action].flat().includes('s3:DeleteObject'));
-    expect(JSON.stringify(deleteObject.Resource)).toMatch(/\/manifest\/training-manifest\.json"\]\]\}$/);
+    expect([deleteObject.Resource].flat()).toEqual([objects('/manifest/training-manifest.json')]);
     const deleteVersion = statements.find((s: any) => [s.Action].flat().includes('s3:DeleteObjectVersion'));
-    expect(JSON.stringify(deleteVersion.Resource)).toContain('/raw/*');
+    expect([deleteVersion.Resource].flat()).toEqual([objects('/raw/*')]);
     const publish = statements.find((s: any) => s.Action === 'sns:Publish');
     expect(publish.Resource).toEqual({ Ref: expect.stringMatching(/IngestTopic/) });
   });
@@ -184,7 +185,10 @@ describe('DataIngest options', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ RAW_PREFIX: 'uploads/abalone/', MAX_FILE_SIZE_BYTES: '1024' }) },
     });
-    expect(JSON.stringify(template.findResources('Custom::S3BucketNotifications'))).toContain('uploads/abalone/');
+    const [notifications] = Object.values<any>(template.findResources('Custom::S3BucketNotifications'));
+    const prefixes = notifications.Properties.NotificationConfiguration.QueueConfigurations
+      .map((c: any) => c.Filter.Key.FilterRules.find((r: any) => r.Name === 'prefix').Value);
+    expect(prefixes).toEqual(['uploads/abalone/', 'uploads/abalone/', 'uploads/abalone/', 'uploads/abalone/']);
   });
 
   test('dataBucketProps are merged over the defaults', () => {
