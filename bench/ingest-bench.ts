@@ -4,11 +4,10 @@
  * at once). Prints files per second, manifest writes per file and invocations that ran out of attempts.
  * Usage: npx ts-node --transpile-only bench/ingest-bench.ts [bursts, default 20,100,1000]
  */
-import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { S3EventRecord } from 'aws-lambda';
 import { ManifestFunctionConfig } from '../src/data-ingest/runtime/manifest-config';
-import { asDelivered, deliverOnePerObject, deliverThroughQueue, DeliveryReport, instrumentedS3, planBurst, s3Record, uploadBurst } from '../test/data-ingest/burst';
+import { asDelivered, createIngestResources, deliverOnePerObject, deliverThroughQueue, DeliveryReport, instrumentedS3, planBurst, s3Record, uploadBurst } from '../test/data-ingest/burst';
 import { startMotoServer } from '../test/support/moto-server';
 
 const BUCKET = 'abalone-bench';
@@ -19,9 +18,7 @@ async function run(files: number, path: 'one per object' | 'queue') {
     const sink = { push: (_record: S3EventRecord) => undefined as void };
     const { s3, counts } = instrumentedS3(moto.s3ClientConfig(), (key, versionId) => sink.push(s3Record(BUCKET, key, 'ObjectRemoved:Delete', versionId)));
     const sns = new SNSClient(moto.clientConfig());
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'ingest' }))).TopicArn!;
+    const topicArn = await createIngestResources(s3, sns, BUCKET);
     // The function's own retry settings (16 attempts with jittered backoff from 50 ms).
     const config: ManifestFunctionConfig = { rawPrefix: 'raw/', maxFileSizeBytes: 1024 * 1024, topicArn, log: () => undefined };
     const plan = planBurst(files, files);

@@ -3,10 +3,10 @@
  * reordered notifications) through the notification queue: the manifest lists exactly the valid current files,
  * nothing is lost, each bad version keeps its report, and each batch writes the manifest at most once.
  */
-import { CreateBucketCommand, ListObjectsV2Command, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { S3EventRecord } from 'aws-lambda';
-import { asDelivered, deliverThroughQueue, instrumentedS3, planBurst, s3Record, uploadBurst } from './burst';
+import { asDelivered, createIngestResources, deliverThroughQueue, instrumentedS3, planBurst, s3Record, uploadBurst } from './burst';
 import { ManifestFunctionConfig } from '../../src/data-ingest/runtime/manifest-config';
 import { readDataManifest } from '../../src/data-ingest/runtime/manifest-store';
 import { useMotoServer } from '../support/moto-server';
@@ -31,9 +31,7 @@ describe.each([20, 100, 1000])('a burst of %i uploads through the notification q
     const sink = { push: (_record: S3EventRecord) => undefined as void };
     const { s3, counts } = instrumentedS3(moto.s3ClientConfig(), (key, versionId) => sink.push(s3Record(BUCKET, key, 'ObjectRemoved:Delete', versionId)));
     const sns = new SNSClient(moto.clientConfig());
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'ingest' }))).TopicArn!;
+    const topicArn = await createIngestResources(s3, sns, BUCKET);
     const config: ManifestFunctionConfig = { rawPrefix: 'raw/', maxFileSizeBytes: 1024 * 1024, topicArn, retryBaseDelayMs: 5, log: () => undefined };
 
     const plan = planBurst(files, files);

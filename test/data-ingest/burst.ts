@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DeleteObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { S3EventRecord, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DATA_MANIFEST_KEY } from '../../src/contracts/data-layout';
 import { ManifestFunctionClients, ManifestFunctionConfig } from '../../src/data-ingest/runtime/manifest-config';
@@ -108,6 +109,13 @@ export function instrumentedS3(config: S3ClientConfig, onVersionDelete: (key: st
     return output;
   }, { step: 'initialize', name: 'burstInstrumentation' });
   return { s3, counts };
+}
+
+/** A versioned data bucket and an ingest topic, as DataIngest makes them; answers the topic's ARN. */
+export async function createIngestResources(s3: S3Client, sns: SNSClient, bucket: string): Promise<string> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  return (await sns.send(new CreateTopicCommand({ Name: 'ingest' }))).TopicArn!;
 }
 
 /** Uploads the plan's objects (a few at a time) and answers S3's notifications for them. */

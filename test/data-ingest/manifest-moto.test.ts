@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { S3Event, S3EventRecord, SQSEvent } from 'aws-lambda';
+import { s3Record } from './burst';
 import { DATA_MANIFEST_KEY, DataManifest, LATEST_TRAINING_MANIFEST_KEY } from '../../src/contracts/data-layout';
 import { ManifestFunctionConfig } from '../../src/data-ingest/runtime/manifest-config';
 import { buildTrainingManifest, validatedKey } from '../../src/data-ingest/runtime/manifest-logic';
@@ -83,22 +84,7 @@ async function upload(key: string, body: string | Uint8Array): Promise<string> {
 
 /** An S3 notification record as S3 sends it: key URL-encoded with '+' for spaces. */
 function record(key: string, eventName = 'ObjectCreated:Put', versionId?: string): S3EventRecord {
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'us-east-1',
-    eventTime: new Date().toISOString(),
-    eventName,
-    userIdentity: { principalId: 'AWS:TEST' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'raw-data',
-      bucket: { name: BUCKET, ownerIdentity: { principalId: 'o' }, arn: `arn:aws:s3:::${BUCKET}` },
-      object: { key: encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'), size: 0, eTag: 'e', versionId, sequencer: '0' },
-    },
-  } as S3EventRecord;
+  return s3Record(BUCKET, key, eventName, versionId);
 }
 
 function event(...records: S3EventRecord[]): S3Event {
