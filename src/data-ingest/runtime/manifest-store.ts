@@ -109,12 +109,15 @@ export async function applyManifestChanges(
     const files = stored.manifest?.files ?? [];
     // A change that makes no difference to what is stored needs no guard and no write.
     const effective = changes.map((c, i) => !superseded.has(i) && !sameFiles(bucket, files, c.apply(files)));
-    for (const [i, change] of changes.entries()) {
-      if (effective[i] && change.stillApplies && !(await change.stillApplies())) {
+    // The guards are independent look-ups (a HeadObject each): run them together, not one batch item after another.
+    const stale = await Promise.all(changes.map(async (change, i) =>
+      effective[i] && change.stillApplies !== undefined && !(await change.stillApplies())));
+    stale.forEach((isStale, i) => {
+      if (isStale) {
         superseded.add(i);
         effective[i] = false;
       }
-    }
+    });
     const outcomes = changes.map((_, i): ManifestUpdateOutcome => (superseded.has(i) ? 'superseded' : effective[i] ? 'changed' : 'unchanged'));
     const next = buildDataManifest(bucket, changes.reduce((acc, c, i) => (effective[i] ? c.apply(acc) : acc), files), now(config));
     if (sameManifestContent(stored.manifest, next)) {
