@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { InMemoryPredictionStore } from './local-model-backend';
+import { LocalPredictionStore, capturingBackend } from './local-store';
 import { MAX_REQUEST_BODY_BYTES } from '../contracts/prediction-api';
 import { ModelBackend, ModelUnavailableError } from '../model-serving/runtime/api/predict';
 import { FEEDBACK_PATH, PREDICTIONS_PATH, RouteRequest, route } from '../model-serving/runtime/api/routes';
@@ -14,6 +14,12 @@ import { FEEDBACK_PATH, PREDICTIONS_PATH, RouteRequest, route } from '../model-s
 export interface LocalServerOptions {
   /** Where predictions come from; none answers 503 (no model deployed yet), as the cloud API does. */
   readonly backend?: ModelBackend;
+  /**
+   * Where each invocation, prediction and feedback is kept.
+   * @default - none: nothing is recorded and feedback is turned off (its route answers 404), as in the cloud without
+   * a prediction store
+   */
+  readonly store?: LocalPredictionStore;
   /** The built web app (index.html and assets/). */
   readonly webAppDir: string;
   readonly host?: string;
@@ -24,7 +30,7 @@ export interface LocalServerOptions {
 
 export interface RunningLocalServer {
   readonly url: string;
-  readonly store: InMemoryPredictionStore;
+  readonly store?: LocalPredictionStore;
   close(): Promise<void>;
 }
 
@@ -60,8 +66,8 @@ export function startLocalServer(options: LocalServerOptions): Promise<RunningLo
   if (!fs.existsSync(path.join(webAppDir, 'index.html'))) {
     return Promise.reject(new Error(`The web app is not built: ${webAppDir}/index.html is missing`));
   }
-  const store = new InMemoryPredictionStore();
-  const backend = options.backend ?? NO_MODEL;
+  const store = options.store;
+  const backend = options.backend && store ? capturingBackend(options.backend, store) : options.backend ?? NO_MODEL;
   const log = options.log ?? (() => undefined);
   let origin = '';
 
@@ -101,7 +107,7 @@ export function startLocalServer(options: LocalServerOptions): Promise<RunningLo
     }
     if (url.pathname === '/config.json') {
       return send(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...SECURITY_HEADERS },
-        JSON.stringify({ apiUrl: `${origin}/`, feedback: true }));
+        JSON.stringify({ apiUrl: `${origin}/`, feedback: store !== undefined }));
     }
     const file = staticFile(webAppDir, url.pathname);
     const content = fs.readFileSync(file);

@@ -15,6 +15,7 @@ import { MAX_BATCH_INSTANCES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from
 import { LocalModelBackend } from '../../src/local/local-model-backend';
 import { ML_DIR } from '../../src/local/local-run';
 import { RunningLocalServer, startLocalServer } from '../../src/local/local-server';
+import { LocalPredictionStore, STORE_FILE } from '../../src/local/local-store';
 import { checkPython } from '../../src/local/python';
 import { LocalModelRegistry, RegisteredModel } from '../../src/local/registry';
 import { ModelBackend, ModelUnavailableError } from '../../src/model-serving/runtime/api/predict';
@@ -23,6 +24,7 @@ import { PREDICTIONS_PATH, route } from '../../src/model-serving/runtime/api/rou
 jest.setTimeout(SLOW);
 
 const SERVE_SCRIPT = path.join(ML_DIR, 'local_serve.py');
+const STORE_SCRIPT = path.join(ML_DIR, 'local_store.py');
 
 interface Answer {
   readonly status: number;
@@ -114,18 +116,38 @@ afterAll(() => {
   removeTempDirs();
 });
 
+/** What the store holds, through its exports: the ground truth (by prediction id) and the captured invocations. */
+function exported(db: string): { truth: Map<string, any>; captures: any[] } {
+  const out = tempDir('export');
+  const run = (...args: string[]) => JSON.parse(execFileSync(python, [STORE_SCRIPT, ...args, '--db', db], { encoding: 'utf8' }));
+  const truth = run('export-ground-truth', '--out', path.join(out, 'truth')).files
+    .map((f: string) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  const captures = run('export-captures', '--out', path.join(out, 'captures')).files
+    .flatMap((f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((line) => JSON.parse(line)));
+  return { truth: new Map(truth.map((t: any) => [t.predictionId, t])), captures };
+}
+
+function feedback(base: string, predictionId: string, actualRings: number): Promise<Answer> {
+  return request(`${base}/predictions/${predictionId}/feedback`, {
+    method: 'POST', body: JSON.stringify({ actualRings }), headers: { 'Content-Type': 'application/json' },
+  });
+}
+
 describe('with an approved model', () => {
   let backend: LocalModelBackend;
+  let store: LocalPredictionStore;
   let server: RunningLocalServer;
 
   beforeAll(async () => {
     backend = await LocalModelBackend.start(python, SERVE_SCRIPT, model);
-    server = await startLocalServer({ backend, webAppDir: WEBAPP_DIR });
+    store = await LocalPredictionStore.open(python, STORE_SCRIPT, path.join(tempDir('store'), STORE_FILE));
+    server = await startLocalServer({ backend, store, webAppDir: WEBAPP_DIR });
   });
 
   afterAll(async () => {
     await server?.close();
     await backend?.close();
+    await store?.close();
   });
 
   test('the UCI example abalone: the API answers what the registered model computes in Python', async () => {
@@ -143,12 +165,15 @@ describe('with an approved model', () => {
     expect(prediction.rings).toBeCloseTo(expected, 2);
     expect(prediction.ageYears).toBeGreaterThan(2);
     expect(prediction.ageYears).toBeLessThan(30);
-    // Recorded for feedback, which the local server accepts.
-    const feedback = await request(`${server.url}/predictions/${prediction.predictionId}/feedback`, {
-      method: 'POST', body: JSON.stringify({ actualRings: 15 }), headers: { 'Content-Type': 'application/json' },
+    // Recorded for feedback, which the local server accepts: stored, with the invocation the model saw.
+    expect((await feedback(server.url, prediction.predictionId, 15)).status).toBe(200);
+    const { truth, captures } = exported(store.file);
+    expect(truth.get(prediction.predictionId)).toMatchObject({
+      inferenceId: prediction.predictionId, row: 0, actualRings: 15, predictedRings: prediction.rings, modelVersion: 'AbaloneModelPackageGroup/1',
     });
-    expect(feedback.status).toBe(200);
-    expect(server.store.get(prediction.predictionId)).toMatchObject({ actualRings: 15, instance: EXAMPLE });
+    const capture = captures.find((c) => c.eventMetadata.inferenceId === prediction.predictionId);
+    expect(capture.captureData.endpointInput.data).toBe(`${EXAMPLE_CSV}\n`);
+    expect(Number(capture.captureData.endpointOutput.data)).toBeCloseTo(expected, 5);
   });
 
   test('a batch is answered in order, each as Python computes it', async () => {
@@ -315,8 +340,10 @@ describe('the same answers to bad requests as the cloud handler', () => {
         const expected = await cloudAnswer(noModel, body);
         expect({ name, status: answer.status, body: answer.json() }).toEqual({ name, status: expected.statusCode, body: JSON.parse(expected.body) });
       }
-      // The web app is served all the same.
+      // The web app is served all the same; with no store it is told feedback is off, and the route is not there.
       expect((await request(`${server.url}/`)).status).toBe(200);
+      expect((await request(`${server.url}/config.json`)).json().feedback).toBe(false);
+      expect((await feedback(server.url, '00000000-0000-4000-8000-000000000000', 6)).status).toBe(404);
     } finally {
       await server.close();
     }
@@ -433,9 +460,68 @@ describe('`local serve` as a command', () => {
       expect(answer.json().rings).toBe(round2(expected));
     } finally {
       const workers = childPids(serve.pid);
-      expect(workers).toHaveLength(1);
+      expect(workers).toHaveLength(2); // the model worker and the prediction store
       expect(await serve.stop()).toBe(0);
       expect(workers.filter((pid) => fs.existsSync(`/proc/${pid}`))).toEqual([]);
     }
+  });
+});
+
+describe('`local serve` keeps what it was asked and told', () => {
+  test('a file in the way of the database: the store refuses to open, naming it', async () => {
+    const file = path.join(tempDir('not-a-db'), STORE_FILE);
+    fs.writeFileSync(file, 'not a database '.repeat(300));
+    await expect(LocalPredictionStore.open(python, STORE_SCRIPT, file))
+      .rejects.toThrow(`The prediction store cannot be opened: ${file} is not a usable prediction store: file is not a database`);
+  });
+
+  test('writes asked for while one is in flight go to the store together, and each is answered', async () => {
+    const store = await LocalPredictionStore.open(python, STORE_SCRIPT, path.join(tempDir('burst'), STORE_FILE));
+    try {
+      const ids = Array.from({ length: 30 }, (_, i) => `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`);
+      await Promise.all(ids.map((id) => {
+        store.capture(id, { receivedAt: new Date().toISOString(), modelVersion: 'G/1', inputCsv: `${EXAMPLE_CSV}\n`, outputCsv: '9.4\n' });
+        return store.record([{ prediction: { predictionId: id, rings: 9.4, ageYears: 10.9, modelVersion: 'G/1' }, instance: EXAMPLE, inferenceId: id, row: 0 }]);
+      }));
+      expect((store as unknown as { nextId: number }).nextId - 1).toBeLessThan(ids.length);
+      const found = await Promise.all([store.attachFeedback(ids[3], 7, new Date()), store.attachFeedback('ffffffff-0000-4000-8000-000000000000', 7, new Date())]);
+      expect(found).toEqual([true, false]);
+      await expect(store.record([{ prediction: { predictionId: 'x', rings: 1, ageYears: 2.5, modelVersion: 'G/1' }, instance: EXAMPLE, inferenceId: 'never-captured', row: 0 }]))
+        .rejects.toThrow('No captured invocation for inference id never-captured');
+    } finally {
+      await store.close();
+    }
+    expect(exported(store.file).captures).toHaveLength(30);
+  });
+
+  test('predictions and feedback survive a restart, in the home\'s SQLite store', async () => {
+    const served = tempDir('restart');
+    fs.cpSync(path.join(home, 'registry'), path.join(served, 'registry'), { recursive: true });
+    let serve = await startServeCli(served);
+    let single: any;
+    let batch: any[];
+    try {
+      single = (await predict(serve.url, EXAMPLE)).json();
+      batch = (await predict(serve.url, { instances: ANOTHER.slice(0, 2) })).json().predictions;
+      expect((await feedback(serve.url, single.predictionId, 15)).status).toBe(200);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+    serve = await startServeCli(served);
+    try {
+      // Feedback on predictions made before the restart is found, and a second one replaces the first.
+      expect((await feedback(serve.url, batch[1].predictionId, 6)).status).toBe(200);
+      expect((await feedback(serve.url, single.predictionId, 16)).status).toBe(200);
+      expect((await feedback(serve.url, '00000000-0000-4000-8000-000000000000', 6)).status).toBe(404);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+    const { truth, captures } = exported(path.join(served, STORE_FILE));
+    expect([...truth.values()].map((t) => [t.predictionId, t.inferenceId, t.row, t.actualRings]).sort()).toEqual([
+      [single.predictionId, single.predictionId, 0, 16],
+      [batch[1].predictionId, batch[0].predictionId, 1, 6],
+    ].sort());
+    expect(captures.map((c) => c.eventMetadata.inferenceId)).toEqual([single.predictionId, batch[0].predictionId]);
+    expect(captures[1].captureData.endpointInput.data).toBe(`${csvRow(ANOTHER[0] as typeof EXAMPLE)}\n${csvRow(ANOTHER[1] as typeof EXAMPLE)}\n`);
   });
 });

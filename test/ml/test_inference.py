@@ -72,7 +72,7 @@ def test_round_trip_matches_the_fitted_preprocessor_at_full_precision(packaged_h
     model = packaged_handler.model_fn(str(model_dir))
     frame = pd.DataFrame([r.split(",") for r in ROWS.split()], columns=list(inference.FEATURES))
     frame[list(inference.MEASURES)] = frame[list(inference.MEASURES)].astype(float)
-    expected = model.transform(frame)
+    expected = model.column_transformer.transform(frame)
     assert got.shape == (2, len(preprocess.FEATURE_COLUMNS))
     assert np.array_equal(got, expected)  # exact: repr() keeps every bit
     assert got[:, :3].tolist() == [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]  # sex_F, sex_I, sex_M
@@ -110,9 +110,11 @@ def test_serving_encodes_rows_exactly_as_the_training_csv(model_dir):
 @pytest.mark.parametrize("content_type", ["text/csv", "text/csv; charset=utf-8", "TEXT/CSV"])
 def test_csv_content_types_are_accepted_for_str_and_bytes(content_type):
     for body in (ROWS, ROWS.encode()):
-        frame = inference.input_fn(body, content_type)
-        assert list(frame.columns) == list(inference.FEATURES)
-        assert frame["sex"].tolist() == ["M", "I"]
+        rows = inference.input_fn(body, content_type)
+        assert rows.sex_codes == ["M", "I"]
+        assert rows.measures.dtype == np.float64
+        assert rows.measures.tolist() == [[0.455, 0.365, 0.095, 0.514, 0.2245, 0.101, 0.15],
+                                          [0.33, 0.255, 0.08, 0.205, 0.0895, 0.0395, 0.055]]
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", "", None])
@@ -152,3 +154,103 @@ def test_contract_agrees_with_the_preprocessing_contract():
     assert printed["sexCodes"] == expected["sexCodes"]
     assert printed["maxDatasetValue"] == expected["maxDatasetValue"]
     assert printed["contentType"] == "text/csv"
+
+
+def reference_transform(column_transformer, body):
+    """The fitted ColumnTransformer on a DataFrame of the body's rows: what the handler computed before."""
+    lines = [line.split(",") for line in body.replace("\r", "").splitlines() if line.strip()]
+    frame = pd.DataFrame([[f.strip() for f in line] for line in lines], columns=list(inference.FEATURES))
+    frame[list(inference.MEASURES)] = frame[list(inference.MEASURES)].astype(np.float64)
+    return column_transformer.transform(frame)
+
+
+def served(model, body):
+    return np.array([[float(v) for v in line.split(",")]
+                     for line in inference.output_fn(inference.predict_fn(inference.input_fn(body, "text/csv"), model))[0]
+                     .splitlines()])
+
+
+@pytest.fixture(scope="module")
+def full_model(full_split, tmp_path_factory):
+    """The preprocessor fitted on the full dataset's training split by the real preprocessing CLI."""
+    target = tmp_path_factory.mktemp("full-model")
+    with tarfile.open(full_split["out"] / "model" / "model.tar.gz") as tar:
+        tar.extractall(target)
+    return inference.model_fn(str(target))
+
+
+def test_the_numpy_transform_equals_the_fitted_column_transformer_on_the_whole_dataset(full_model, abalone_data):
+    body = "".join(line.rsplit(",", 1)[0] + "\n" for line in abalone_data.read_text().split())
+    got = served(full_model, body)
+    expected = reference_transform(full_model.column_transformer, body)
+    assert got.shape == expected.shape == (4177, len(preprocess.FEATURE_COLUMNS))
+    assert np.max(np.abs(got - expected)) <= 1e-12
+    assert np.array_equal(got, expected)  # in fact bit for bit: the same float64 operations
+
+
+@pytest.mark.parametrize("body", [
+    "F,0,0,0,0,0,0,0\n",  # every measure at its minimum
+    "I,1.25,1.0,1.25,5.0,3.0,1.5,2.0\n",  # every measure at its maximum
+    "M,-0,0.0000001,1e-12,4.999999999999,2.9999,1.4999,1.9999\n",
+    "M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15",  # no final newline
+    "F,0.53,0.42,0.135,0.677,0.2565,0.1415,0.21\r\nI,0.33,0.255,0.08,0.205,0.0895,0.0395,0.055\r\n".encode("utf-8-sig"),
+    "\n  M , 0.455 ,0.365,0.095,0.514,0.2245,0.101,0.15\n\n\nF,0.1,0.1,0.1,0.1,0.1,0.1,0.1\n",
+    "".join(f"{'MFI'[i % 3]},{i / 200:.12f},0.3,0.1,0.5,0.2245,0.101,0.15\n" for i in range(100)),  # a batch of 100
+])
+def test_the_numpy_transform_equals_the_fitted_column_transformer_on_edge_rows(full_model, body):
+    got = served(full_model, body)
+    expected = reference_transform(full_model.column_transformer,
+                                   body.decode("utf-8-sig") if isinstance(body, bytes) else body)
+    assert got.shape == expected.shape
+    assert np.max(np.abs(got - expected)) <= 1e-12
+
+
+# Each message as the DataFrame-based handler wrote it, for inputs it rejected.
+REJECTED = [
+    ('', 'text/csv', ValueError, 'request body contains no rows of sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight'),
+    ('\n \n', 'text/csv', ValueError, 'request body contains no rows of sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight'),
+    (' , ,\n', 'text/csv', ValueError, 'request body contains no rows of sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight'),
+    ('M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n', 'application/json', inference.UnsupportedContentTypeError, "content type 'application/json' is not supported: send text/csv rows of sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight"),
+    ('M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n', None, inference.UnsupportedContentTypeError, 'content type None is not supported: send text/csv rows of sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight'),
+    ('M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n', 'text/plain', inference.UnsupportedContentTypeError, "content type 'text/plain' is not supported: send text/csv rows of sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight"),
+    (b'M,0.4\xff', 'text/csv', ValueError, 'request body is not UTF-8 text (byte offset 5)'),
+    ('M,0.455,0.365\n', 'text/csv', ValueError, 'invalid request: row 1: expected 8 columns (sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight), found 3'),
+    ('M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\nM,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15\n', 'text/csv', ValueError, 'invalid request: row 2: expected 8 columns (sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight), found 9'),
+    ('m,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n', 'text/csv', ValueError, "invalid request: row 1, column sex: 'm' is not one of M/F/I"),
+    ('F,0.4,abc,0.095,0.514,0.2245,0.101,0.15\n', 'text/csv', ValueError, "invalid request: row 1, column diameter: 'abc' is not a number"),
+    ('F,0.4,0.3,-0.1,0.514,0.2245,0.101,0.15\n', 'text/csv', ValueError, 'invalid request: row 1, column height: -0.1 is outside 0..1.25 (the dataset scale is mm and g divided by 200)'),
+    ('F,0.4,0.3,0.1,inf,0.2245,0.101,0.15\n', 'text/csv', ValueError, 'invalid request: row 1, column whole_weight: inf is outside 0..5.0 (the dataset scale is mm and g divided by 200)'),
+    ('F,0.4,0.3,0.1,nan,0.2245,0.101,0.15\n', 'text/csv', ValueError, 'invalid request: row 1, column whole_weight: nan is outside 0..5.0 (the dataset scale is mm and g divided by 200)'),
+    ('F,0.4,0.3,0.1,,0.2245,0.101,0.15\n', 'text/csv', ValueError, "invalid request: row 1, column whole_weight: '' is not a number"),
+    ('"F,0.4",0.3,0.1,0.5,0.2245,0.101,0.15\n', 'text/csv', ValueError, 'invalid request: row 1: expected 8 columns (sex,length,diameter,height,whole_weight,shucked_weight,viscera_weight,shell_weight), found 7'),
+    ('Q,1e400,-1e-9,0x1,1.25,3.0000001,0.101,0.15\n', 'text/csv', ValueError, "invalid request: row 1, column sex: 'Q' is not one of M/F/I; row 1, column length: 1e400 is outside 0..1.25 (the dataset scale is mm and g divided by 200); row 1, column diameter: -1e-9 is outside 0..1.0 (the dataset scale is mm and g divided by 200); row 1, column height: '0x1' is not a number; row 1, column shucked_weight: 3.0000001 is outside 0..3.0 (the dataset scale is mm and g divided by 200)"),
+    ("".join(f"X,{i / 100},0.3,0.1,0.5,0.2245,0.101,0.15\n" for i in range(22)), "text/csv", ValueError,
+     "invalid request: " + "; ".join(f"row {i}, column sex: 'X' is not one of M/F/I" for i in range(1, 21)) + "; ..."),
+]
+
+
+@pytest.mark.parametrize("body, content_type, error, message", REJECTED)
+def test_inputs_rejected_before_are_rejected_with_the_same_message(full_model, body, content_type, error, message):
+    with pytest.raises(error) as raised:
+        inference.predict_fn(inference.input_fn(body, content_type), full_model)
+    assert type(raised.value) is error
+    assert str(raised.value) == message
+
+
+def test_a_preprocessor_of_another_shape_is_refused_at_load_naming_what_differs(tmp_path, abalone_data):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+    frame = preprocess.to_frame([line.split(",") for line in abalone_data.read_text().split()][:200])
+    other = ColumnTransformer([
+        ("sex", OneHotEncoder(categories=[["F", "M"]], sparse_output=False), ["sex"]),
+        ("measures", MinMaxScaler(), list(inference.MEASURES)),
+    ]).fit(frame[frame["sex"] != "I"][list(inference.FEATURES)])
+    import joblib
+    joblib.dump(other, tmp_path / "model.joblib")
+    with pytest.raises(ValueError) as raised:
+        inference.model_fn(str(tmp_path))
+    assert str(raised.value) == (
+        "model.joblib is not the preprocessor this handler serves: its one-hot encoder fails on sex codes it was "
+        "not fitted with; MinMaxScaler on length,diameter,height,whole_weight,shucked_weight,viscera_weight,"
+        "shell_weight is not a step this handler knows")

@@ -12,7 +12,10 @@ import { ALLOWED_ORIGIN, INSTANCE } from './fixtures';
 import { servingTemplate } from './serving-template';
 import { PREDICT_FUNCTION_ENV } from '../../../src/contracts/predict-function';
 import type { ErrorResponse } from '../../../src/contracts/prediction-api';
+import { ML_DIR } from '../../../src/local/local-run';
 import { RunningLocalServer, startLocalServer } from '../../../src/local/local-server';
+import { LocalPredictionStore, STORE_FILE } from '../../../src/local/local-store';
+import { checkPython } from '../../../src/local/python';
 import { ModelBackend } from '../../../src/model-serving/runtime/api/predict';
 import { FEEDBACK_PATH, PREDICTIONS_PATH } from '../../../src/model-serving/runtime/api/routes';
 
@@ -97,6 +100,7 @@ describe('the same 400 from the function as from local mode', () => {
   const savedEnv = { ...process.env };
   let handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   let server: RunningLocalServer;
+  let store: LocalPredictionStore | undefined;
   let webAppDir: string;
   let modelCalls = 0;
 
@@ -126,11 +130,14 @@ describe('the same 400 from the function as from local mode', () => {
         throw new Error('a bad request reached the model');
       },
     };
-    server = await startLocalServer({ backend, webAppDir });
+    // With a store, as `local serve` runs: feedback is validated before the store is asked.
+    store = await LocalPredictionStore.open(await checkPython(), path.join(ML_DIR, 'local_store.py'), path.join(webAppDir, STORE_FILE));
+    server = await startLocalServer({ backend, store, webAppDir });
   });
 
   afterAll(async () => {
     await server?.close();
+    await store?.close();
     if (webAppDir) fs.rmSync(webAppDir, { recursive: true, force: true });
     process.env = savedEnv;
   });
