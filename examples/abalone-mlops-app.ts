@@ -16,6 +16,8 @@ export const CONTEXT_KEYS = {
   codeRepository: 'codeRepository',
   /** Branch whose pushes start the release pipeline (default `main`). */
   codeBranch: 'codeBranch',
+  /** `true` tunes the hyperparameters (20 training jobs, 2 at a time, Bayesian) instead of training once. */
+  tuning: 'tuning',
 } as const;
 
 const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
@@ -37,6 +39,13 @@ export interface AbaloneMlopsStackProps extends StackProps {
    * @default - only data changes start the release pipeline, and there is no CI stage
    */
   readonly codeSource?: ReleasePipelineCodeSource;
+
+  /**
+   * Tune the hyperparameters with the library's default tuning settings.
+   *
+   * @default false
+   */
+  readonly tuning?: boolean;
 }
 
 /** A stack holding the whole abalone MLOps system. */
@@ -50,6 +59,7 @@ export class AbaloneMlopsStack extends Stack {
       trainingInstanceType: 'ml.m5.large',
       approvalEmails: props.approvalEmail ? [props.approvalEmail] : undefined,
       codeSource: props.codeSource,
+      tuning: props.tuning ? {} : undefined,
       // This repository's CDK app lives in examples/ and needs the built web app and handlers: its projen task
       // builds them and synthesizes offline. In your own app keep the default (`npx cdk synth`).
       ciCommands: props.codeSource ? { synth: ['npx projen example:synth'] } : undefined,
@@ -104,6 +114,14 @@ function stringContext(scope: Construct, key: string): string | undefined {
   return value;
 }
 
+/** A `true`/`false` context value (`-c tuning=true` gives the string; cdk.json may give the boolean). */
+function booleanContext(scope: Construct, key: string): boolean | undefined {
+  const value: unknown = scope.node.tryGetContext(key);
+  if (value === undefined || typeof value === 'boolean') return value;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error(`Context ${key} is ${JSON.stringify(value)}; it must be true or false.`);
+}
+
 /**
  * Adds the example's stack to `app`, configured from the app's context (see {@link CONTEXT_KEYS}), with cdk-nag's
  * AwsSolutions checks: any unacknowledged finding fails the synth.
@@ -113,6 +131,7 @@ export function buildExampleApp(app: App): AbaloneMlopsStack {
     description: 'MLOps system for the UCI Abalone age model (cdk-mlops-abalone-pipeline example)',
     approvalEmail: stringContext(app, CONTEXT_KEYS.approvalEmail),
     codeSource: codeSourceFromContext(app),
+    tuning: booleanContext(app, CONTEXT_KEYS.tuning),
   });
   Aspects.of(app).add(new AwsSolutionsChecks());
   return stack;

@@ -7,7 +7,13 @@ Follows the container's documented contract under --ml-root (default /opt/ml):
   model/xgboost-model                  Booster.save_model in XGBoost's binary format (not pickle)
   output/failure                       the reason, when training fails (exit code 1)
 Early stopping keeps the best iteration and, as in the container, only applies when a
-validation channel, early_stopping_rounds and eval_metric are all present.
+validation channel, early_stopping_rounds and a metric (eval_metric or the tuning objective) are
+all present.
+Under a tuning job SageMaker adds `_tuning_objective_metric` (e.g. `validation:rmse`): as the
+container does, its metric joins eval_metric and early stopping watches it.
+Each round's evaluation goes to stdout in the container's format, `[<round>]<TAB>train-rmse:<v><TAB>
+validation-rmse:<v>`: the log a tuning job reads its objective from. Every evaluated round is logged, the one
+early stopping ends on included, so the same data and hyperparameters give the same log and objective.
 """
 from __future__ import annotations
 
@@ -90,6 +96,9 @@ HYPERPARAMETERS: Dict[str, Tuple[type, Tuple[Callable, str]]] = {
     "base_score": (float, interval(0)),
     "eval_metric": (list, choice(EVAL_METRICS)),
     "seed": (int, interval(-2 ** 31, 2 ** 31 - 1, low_open=True, high_open=True)),
+    "_tuning_objective_metric": (str, (lambda value: value.startswith("validation:")
+                                       and value.split(":", 1)[1] in EVAL_METRICS,
+                                       "validation:<" + "|".join(EVAL_METRICS) + ">")),
 }
 ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lambda", "reg_alpha": "alpha"}
 
@@ -207,6 +216,32 @@ def is_float(text: str) -> bool:
         return False
 
 
+class RoundLog(xgb.callback.TrainingCallback):
+    """Logs each round's evaluation, then lets early stopping (if any) decide.
+
+    XGBoost 1.7 keeps callbacks in a set, so with its own printer beside EarlyStopping their order follows object
+    addresses and changes from run to run: when early stopping ran first it ended training before the printer saw
+    the last round, and the objective read from the log (its last value) moved between identical runs. One
+    callback that logs first keeps the order fixed.
+    """
+
+    def __init__(self, early_stopping: Optional[xgb.callback.EarlyStopping] = None) -> None:
+        super().__init__()
+        self.early_stopping = early_stopping
+
+    def before_training(self, model):
+        return self.early_stopping.before_training(model) if self.early_stopping else model
+
+    def after_training(self, model):
+        return self.early_stopping.after_training(model) if self.early_stopping else model
+
+    def after_iteration(self, model, epoch: int, evals_log) -> bool:
+        # The format of XGBoost's EvaluationMonitor, which the container's log has.
+        print(f"[{epoch}]" + "".join(f"\t{data}-{metric}:{log[-1]:.5f}" for data, metrics in evals_log.items()
+                                     for metric, log in metrics.items()), flush=True)
+        return bool(self.early_stopping and self.early_stopping.after_iteration(model, epoch, evals_log))
+
+
 def train(ml_root: str) -> xgb.Booster:
     path = os.path.join(ml_root, "input", "config", "hyperparameters.json")
     try:
@@ -229,17 +264,21 @@ def train(ml_root: str) -> xgb.Booster:
     # The container uses every core. On data this small one thread builds the identical model
     # and avoids OpenMP spin-waits that slow training tenfold when the machine is busy.
     config.setdefault("nthread", 1)
+    objective_metric = config.pop("_tuning_objective_metric", None)
+    if objective_metric:
+        metric = objective_metric.split(":", 1)[1]
+        config["eval_metric"] = [m for m in config.get("eval_metric", []) if m != metric] + [metric]
     num_round = config.pop("num_round")
     early_stopping_rounds = config.pop("early_stopping_rounds", None)
-    callbacks = []
+    early_stopping = None
     if early_stopping_rounds and len(evals) == 2 and config.get("eval_metric"):
-        callbacks.append(xgb.callback.EarlyStopping(rounds=early_stopping_rounds, data_name="validation",
-                                                    metric_name=config["eval_metric"][-1], save_best=True))
+        early_stopping = xgb.callback.EarlyStopping(rounds=early_stopping_rounds, data_name="validation",
+                                                    metric_name=config["eval_metric"][-1], save_best=True)
     elif early_stopping_rounds:
         print("early_stopping_rounds ignored: it needs a validation channel and eval_metric", file=sys.stderr)
     print(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns")
-    booster = xgb.train(config, dtrain, num_boost_round=num_round, evals=evals, callbacks=callbacks,
-                        verbose_eval=True)
+    booster = xgb.train(config, dtrain, num_boost_round=num_round, evals=evals, callbacks=[RoundLog(early_stopping)],
+                        verbose_eval=False)
     model_dir = os.path.join(ml_root, "model")
     os.makedirs(model_dir, exist_ok=True)
     booster.save_model(os.path.join(model_dir, MODEL_NAME))

@@ -11,11 +11,13 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { LocalModelRegistry, RegisteredModel } from './registry';
 import {
   Comparison, ConditionStep, Expression, FailStep, PipelineDefinition, PipelineStep, ProcessingStep, RegisterModelStep,
-  TrainingStep,
+  TrainingStep, TuningStep, xgboostMetricRegex,
 } from '../training-pipeline/definition';
 import { BuiltInImage, SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/definition/images';
 
@@ -35,6 +37,31 @@ export interface LocalRunContext {
   readonly parameters?: Record<string, string | number>;
   /** Called as steps start and end. */
   readonly onProgress?: (event: StepEvent) => void;
+  /**
+   * Proposes the hyperparameters of tuning trials (`ml/local_tuner.py`); needed only by definitions with a Tuning step.
+   */
+  readonly tunerScript?: string;
+  /** Seed of the tuning strategies. @default 0 */
+  readonly tuningSeed?: number;
+  /** Most trials at once, below the step's MaxParallelTrainingJobs. @default the number of cores */
+  readonly maxParallelTrials?: number;
+  /** Called as tuning trials end. */
+  readonly onTrial?: (trial: TrialRecord) => void;
+}
+
+/** One training job of a Tuning step. */
+export interface TrialRecord {
+  readonly step: string;
+  /** 1-based, in the order the trials started. */
+  readonly number: number;
+  readonly trainingJobName: string;
+  readonly status: 'Completed' | 'Failed';
+  /** The tuned values, as the job received them. */
+  readonly hyperparameters: Record<string, string>;
+  /** The objective metric's last value in the job's log. */
+  readonly objective?: number;
+  readonly durationMs: number;
+  readonly failureReason?: string;
 }
 
 /** Progress of one step. */
@@ -57,6 +84,8 @@ export interface LocalRunResult {
   /** Property files read during the run, by `<step>.<file>`. */
   readonly propertyFiles: Record<string, unknown>;
   readonly registeredModel?: RegisteredModel;
+  /** The training jobs of the run's Tuning steps, by step, in the order they started. */
+  readonly trials: Record<string, TrialRecord[]>;
 }
 
 /** One evaluated comparison of a condition step. */
@@ -78,12 +107,13 @@ export class StepFailedError extends Error {
 type StepProperties = Record<string, unknown>;
 
 /** The job step types that run a container, and how this machine runs each. */
-type JobStep = ProcessingStep | TrainingStep;
+type JobStep = ProcessingStep | TrainingStep | TuningStep;
 
 /** What local mode can run, by step type: the images whose container contract it reproduces. */
 export const LOCAL_EXECUTORS: Readonly<Record<JobStep['Type'], { readonly images: readonly BuiltInImage[]; readonly how: string }>> = {
   Processing: { images: [SKLEARN_IMAGE, XGBOOST_IMAGE], how: 'the Python entrypoint with the local interpreter' },
   Training: { images: [XGBOOST_IMAGE], how: 'the built-in XGBoost algorithm\'s local stand-in' },
+  Tuning: { images: [XGBOOST_IMAGE], how: 'trials of the built-in XGBoost algorithm\'s local stand-in' },
 };
 
 /** `<registry>/<repository>:<tag>` → repository and tag (the registry differs by Region, and is `local` here). */
@@ -94,7 +124,9 @@ export function parseImageUri(uri: string): { repository: string; tag: string } 
 
 /** Throws unless local mode has an executor for this step's type and image. */
 export function checkLocalExecutor(step: JobStep): void {
-  const uri = step.Type === 'Processing' ? step.Arguments.AppSpecification.ImageUri : step.Arguments.AlgorithmSpecification.TrainingImage;
+  const uri = step.Type === 'Processing' ? step.Arguments.AppSpecification.ImageUri
+    : step.Type === 'Training' ? step.Arguments.AlgorithmSpecification.TrainingImage
+      : step.Arguments.TrainingJobDefinition.AlgorithmSpecification.TrainingImage;
   const image = parseImageUri(uri);
   const supported = LOCAL_EXECUTORS[step.Type].images;
   if (!image || !supported.some((s) => s.repository === image.repository && s.tag === image.tag)) {
@@ -110,6 +142,7 @@ export class LocalPipelineRunner {
   private readonly events: StepEvent[] = [];
   private readonly conditions: Record<string, ConditionOutcome[]> = {};
   private readonly propertyFiles: Record<string, unknown> = {};
+  private readonly trials: Record<string, TrialRecord[]> = {};
   private registeredModel?: RegisteredModel;
 
   constructor(private readonly definition: PipelineDefinition, private readonly context: LocalRunContext) {
@@ -137,6 +170,7 @@ export class LocalPipelineRunner {
       conditions: this.conditions,
       propertyFiles: this.propertyFiles,
       registeredModel: this.registeredModel,
+      trials: this.trials,
     };
   }
 
@@ -147,6 +181,7 @@ export class LocalPipelineRunner {
       switch (step.Type) {
         case 'Processing': checkLocalExecutor(step); await this.runProcessing(step); break;
         case 'Training': checkLocalExecutor(step); await this.runTraining(step); break;
+        case 'Tuning': checkLocalExecutor(step); await this.runTuning(step); break;
         case 'Condition': await this.runCondition(step, started); return;
         case 'RegisterModel': this.runRegister(step); break;
         case 'Fail': this.runFail(step); break;
@@ -222,10 +257,23 @@ export class LocalPipelineRunner {
 
   private async runTraining(step: TrainingStep): Promise<void> {
     const args = step.Arguments;
-    const mlRoot = this.sandbox(step.Name);
+    const hyperparameters = Object.fromEntries(Object.entries(args.HyperParameters).map(([k, v]) => [k, this.resolveString(v)]));
+    const jobName = `${step.Name}-${this.context.executionId}`;
+    const artifactsUri = await this.trainingJob(step.Name, args, hyperparameters, jobName, this.sandbox(step.Name));
+    this.properties[step.Name] = {
+      TrainingJobName: jobName,
+      TrainingJobStatus: 'Completed',
+      ModelArtifacts: { S3ModelArtifacts: artifactsUri },
+    };
+  }
+
+  /** One training job of the stand-in in `mlRoot` (its /opt/ml); returns its model's URI. */
+  private async trainingJob(
+    stepName: string, args: Omit<TrainingStep['Arguments'], 'HyperParameters'>, hyperparameters: Record<string, string>,
+    jobName: string, mlRoot: string, log?: string,
+  ): Promise<string> {
     const configDir = path.join(mlRoot, 'input', 'config');
     fs.mkdirSync(configDir, { recursive: true });
-    const hyperparameters = Object.fromEntries(Object.entries(args.HyperParameters).map(([k, v]) => [k, this.resolveString(v)]));
     fs.writeFileSync(path.join(configDir, 'hyperparameters.json'), JSON.stringify(hyperparameters, null, 2));
     const inputDataConfig: Record<string, unknown> = {};
     for (const channel of args.InputDataConfig) {
@@ -241,16 +289,101 @@ export class LocalPipelineRunner {
     fs.writeFileSync(path.join(configDir, 'inputdataconfig.json'), JSON.stringify(inputDataConfig, null, 2));
 
     // SageMaker writes <S3OutputPath>/<training job name>/output/model.tar.gz.
-    const jobName = `${step.Name}-${this.context.executionId}`;
     const artifactsUri = joinUri(this.resolveString(args.OutputDataConfig.S3OutputPath), jobName, 'output', 'model.tar.gz');
     const archive = this.toLocalPath(artifactsUri);
     fs.mkdirSync(path.dirname(archive), { recursive: true });
-    await runProcess(this.context.python, [this.context.xgboostTrainScript, '--ml-root', mlRoot, '--model-archive', archive], step.Name,
-      path.join(mlRoot, 'output', 'failure'));
+    await runProcess(this.context.python, [this.context.xgboostTrainScript, '--ml-root', mlRoot, '--model-archive', archive], stepName,
+      path.join(mlRoot, 'output', 'failure'), {}, log);
+    return artifactsUri;
+  }
+
+  /**
+   * A hyperparameter tuning job: trials of the stand-in with values the local tuner proposes within the step's
+   * ranges, at most MaxParallelTrainingJobs (and the cores) at once, each one's objective read from its log with
+   * the algorithm's metric regex, as SageMaker reads it. Every trial runs to its own end: the early stopping of
+   * training jobs that the cloud may apply (TrainingJobEarlyStoppingType) only saves time there.
+   */
+  private async runTuning(step: TuningStep): Promise<void> {
+    const { HyperParameterTuningJobConfig: config, TrainingJobDefinition: job } = step.Arguments;
+    if (!this.context.tunerScript) throw new Error('this run has no local tuner (LocalRunContext.tunerScript) for its Tuning step');
+    const objective = config.HyperParameterTuningJobObjective;
+    const metricRegex = xgboostMetricRegex(objective.MetricName);
+    const ranges = [
+      ...config.ParameterRanges.ContinuousParameterRanges.map((r) => ({ ...r, kind: 'Continuous' })),
+      ...config.ParameterRanges.IntegerParameterRanges.map((r) => ({ ...r, kind: 'Integer' })),
+    ].map((r) => ({ name: r.Name, kind: r.kind, minValue: Number(r.MinValue), maxValue: Number(r.MaxValue), scaling: r.ScalingType }));
+    if (config.ParameterRanges.CategoricalParameterRanges.length > 0) throw new Error('local mode does not tune categorical ranges');
+    const staticHyperparameters = Object.fromEntries(Object.entries(job.StaticHyperParameters).map(([k, v]) => [k, this.resolveString(v)]));
+    const tuningJobName = `${step.Name}-${this.context.executionId}`;
+    const parallel = Math.max(1, Math.min(config.ResourceLimits.MaxParallelTrainingJobs, this.context.maxParallelTrials ?? os.cpus().length));
+    const sandbox = this.sandbox(step.Name);
+    const tuner = new LocalTuner(this.context.python, this.context.tunerScript, {
+      strategy: config.Strategy, seed: this.context.tuningSeed ?? 0, objectiveType: objective.Type, ranges,
+    }, step.Name);
+    const trials: TrialRecord[] = [];
+    this.trials[step.Name] = trials;
+    const runTrial = async (number: number, tuned: Record<string, string>) => {
+      const started = Date.now();
+      // SageMaker names them <tuning job>-<NNN>-<suffix>.
+      const trainingJobName = `${tuningJobName}-${String(number).padStart(3, '0')}`;
+      const mlRoot = path.join(sandbox, trainingJobName);
+      const log = path.join(mlRoot, 'output', 'job.log');
+      let record: TrialRecord;
+      try {
+        // SageMaker adds the objective to every training job of a tuning job.
+        const hyperparameters = { ...staticHyperparameters, ...tuned, _tuning_objective_metric: objective.MetricName };
+        await this.trainingJob(step.Name, job, hyperparameters, trainingJobName, mlRoot, log);
+        const value = finalMetricValue(fs.readFileSync(log, 'utf8'), metricRegex);
+        if (value === undefined) throw new Error(`the job's log has no ${objective.MetricName} (regex ${metricRegex})`);
+        record = { step: step.Name, number, trainingJobName, status: 'Completed', hyperparameters: tuned, objective: value, durationMs: Date.now() - started };
+      } catch (e) {
+        const reason = (e as Error).message.replace(`${step.Name} failed`, `${trainingJobName} failed`);
+        record = { step: step.Name, number, trainingJobName, status: 'Failed', hyperparameters: tuned, durationMs: Date.now() - started, failureReason: reason };
+      }
+      trials.push(record);
+      this.context.onTrial?.(record);
+      return record;
+    };
+    try {
+      // The same seed gives the same trials however the jobs interleave and whatever the cores: trial N's
+      // proposal knows the objectives of trials 1..N-P (P = MaxParallelTrainingJobs) and sees the later ones as
+      // running, so a trial may wait for an older one to end.
+      const window = config.ResourceLimits.MaxParallelTrainingJobs;
+      const ended: Array<Promise<TrialRecord>> = [];
+      const running = new Set<Promise<unknown>>();
+      let told = 0;
+      for (let number = 1; number <= config.ResourceLimits.MaxNumberOfTrainingJobs; number++) {
+        while (running.size >= parallel) await Promise.race(running);
+        for (; told < number - window; told++) {
+          const record = await ended[told];
+          // A tuner that has exited fails the step at the next proposal.
+          await tuner.tell(record.number, record.objective).catch(() => undefined);
+        }
+        const trial = runTrial(number, await tuner.ask(number));
+        ended.push(trial);
+        const tracked: Promise<unknown> = trial.finally(() => running.delete(tracked));
+        running.add(tracked);
+      }
+      await Promise.all(running);
+    } finally {
+      tuner.close();
+    }
+    trials.sort((a, b) => a.number - b.number);
+    const sign = objective.Type === 'Minimize' ? 1 : -1;
+    const ranked = trials.filter((t) => t.status === 'Completed').sort((a, b) => sign * (a.objective! - b.objective!) || a.number - b.number);
+    if (ranked.length === 0) throw new Error(`every training job failed; the last: ${trials[trials.length - 1]?.failureReason}`);
+    const summary = (t: TrialRecord) => ({
+      TrainingJobName: t.trainingJobName,
+      TrainingJobStatus: t.status,
+      TunedHyperParameters: t.hyperparameters,
+      FinalHyperParameterTuningJobObjectiveMetric: { Type: objective.Type, MetricName: objective.MetricName, Value: t.objective },
+    });
     this.properties[step.Name] = {
-      TrainingJobName: jobName,
-      TrainingJobStatus: 'Completed',
-      ModelArtifacts: { S3ModelArtifacts: artifactsUri },
+      HyperParameterTuningJobName: tuningJobName,
+      HyperParameterTuningJobStatus: 'Completed',
+      BestTrainingJob: summary(ranked[0]),
+      // Best first, as SageMaker lists the top jobs.
+      TrainingJobSummaries: ranked.map(summary),
     };
   }
 
@@ -477,16 +610,84 @@ function copyInto(source: string, targetDir: string): void {
   }
 }
 
-/** Runs a job's process; a non-zero exit fails the step with the job's own last words. */
+/**
+ * The last value of a metric in a job's log, found the way SageMaker finds it: the regex runs on each line as the
+ * log records it, control characters written `#` + three octal digits (a tab is `#011`).
+ */
+export function finalMetricValue(log: string, regex: string): number | undefined {
+  const pattern = new RegExp(regex);
+  let value: number | undefined;
+  for (const line of log.split('\n')) {
+    const recorded = line.replace(/[\x00-\x09\x0b-\x1f\x7f]/g, (c) => `#${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+    const match = pattern.exec(recorded);
+    const number = match ? Number(match[1]) : NaN;
+    if (Number.isFinite(number)) value = number;
+  }
+  return value;
+}
+
+/** The local tuner process (`ml/local_tuner.py`): proposes each trial's values and hears each one's objective. */
+class LocalTuner {
+  private readonly child;
+  private readonly replies: Array<{ resolve: (reply: any) => void; reject: (e: Error) => void }> = [];
+  private stderr = '';
+  private closed = false;
+
+  constructor(python: string, script: string, config: object, private readonly stepName: string) {
+    this.child = spawn(python, [script, '--config', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (d) => { this.stderr = (this.stderr + d).slice(-4096); });
+    readline.createInterface({ input: this.child.stdout }).on('line', (line) => this.replies.shift()?.resolve(JSON.parse(line)));
+    const fail = (e: Error) => {
+      for (const pending of this.replies.splice(0)) pending.reject(e);
+    };
+    this.child.on('error', (e) => fail(new StepFailedError(stepName, `${stepName}: cannot run the local tuner: ${e.message}`)));
+    this.child.on('close', (code) => {
+      if (!this.closed || code !== 0) fail(new StepFailedError(stepName, `${stepName}: the local tuner exited (${code}): ${this.stderr.trim()}`));
+    });
+  }
+
+  public async ask(trial: number): Promise<Record<string, string>> {
+    return (await this.send({ ask: trial })).hyperparameters;
+  }
+
+  public async tell(trial: number, value: number | undefined): Promise<void> {
+    await this.send(value === undefined ? { tell: trial, failed: true } : { tell: trial, value });
+  }
+
+  public close(): void {
+    this.closed = true;
+    this.child.stdin.end();
+  }
+
+  private send(message: object): Promise<any> {
+    return new Promise((resolve, reject) => {
+      if (this.child.exitCode !== null) {
+        reject(new StepFailedError(this.stepName, `${this.stepName}: the local tuner exited (${this.child.exitCode}): ${this.stderr.trim()}`));
+        return;
+      }
+      this.replies.push({ resolve, reject });
+      this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    });
+  }
+}
+
+/**
+ * Runs a job's process; a non-zero exit fails the step with the job's own last words. With `log`, the job's
+ * output (stdout and stderr) is also written there in full, as SageMaker keeps a job's log.
+ */
 function runProcess(
-  command: string, args: string[], stepName: string, failureFile?: string, environment: Record<string, string> = {},
+  command: string, args: string[], stepName: string, failureFile?: string, environment: Record<string, string> = {}, log?: string,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } });
     let stderr = '';
     let stdout = '';
-    child.stdout.on('data', (d) => { stdout = (stdout + d).slice(-8192); });
-    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8192); });
+    if (log) fs.mkdirSync(path.dirname(log), { recursive: true });
+    const logFd = log ? fs.openSync(log, 'w') : undefined;
+    const record = (d: Buffer) => { if (logFd !== undefined) fs.writeSync(logFd, d); };
+    child.on('close', () => { if (logFd !== undefined) fs.closeSync(logFd); });
+    child.stdout.on('data', (d) => { record(d); stdout = (stdout + d).slice(-8192); });
+    child.stderr.on('data', (d) => { record(d); stderr = (stderr + d).slice(-8192); });
     child.on('error', (e) => reject(new StepFailedError(stepName, `${stepName}: cannot run ${command}: ${e.message}`)));
     child.on('close', (code) => {
       if (code === 0) return resolve();

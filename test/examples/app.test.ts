@@ -90,7 +90,29 @@ describe('example app', () => {
     });
 
     test('the keys are the documented ones', () => {
-      expect(Object.values(CONTEXT_KEYS)).toEqual(['approvalEmail', 'codeConnectionArn', 'codeRepository', 'codeBranch']);
+      expect(Object.values(CONTEXT_KEYS)).toEqual(['approvalEmail', 'codeConnectionArn', 'codeRepository', 'codeBranch', 'tuning']);
+    });
+  });
+
+  describe('with -c tuning=true', () => {
+    const { stack, template } = synth({ tuning: 'true' });
+    const definitionOf = (t: Template) => {
+      const [pipeline] = Object.values(t.findResources('AWS::SageMaker::Pipeline')) as any[];
+      return JSON.stringify(pipeline.Properties.PipelineDefinition);
+    };
+
+    test('the training pipeline tunes in place of training once', () => {
+      expect(definitionOf(template)).toContain('\\"Type\\":\\"Tuning\\"');
+      expect(definitionOf(template)).not.toContain('TrainModel');
+      expect(definitionOf(synth().template)).not.toContain('\\"Type\\":\\"Tuning\\"');
+    });
+
+    test('cdk-nag AwsSolutions finds nothing unacknowledged', () => {
+      expect(nagFindings(stack)).toEqual([]);
+    });
+
+    test('anything but true or false is refused, naming the key', () => {
+      expect(() => buildExampleApp(new App({ context: { tuning: 'yes' } }))).toThrow('Context tuning is "yes"; it must be true or false.');
     });
   });
 });

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkLocalExecutor, LocalPipelineRunner, parseImageUri } from '../../src/local/pipeline-runner';
+import { checkLocalExecutor, finalMetricValue, LocalPipelineRunner, parseImageUri } from '../../src/local/pipeline-runner';
 import { LocalModelRegistry } from '../../src/local/registry';
 import { buildAbaloneTrainingDefinition, PipelineDefinition, ProcessingStep, TrainingStep } from '../../src/training-pipeline/definition';
 import { PYTHON, plainConfig } from '../training-pipeline/support';
@@ -110,5 +110,19 @@ describe('local executors by step type and image', () => {
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
+  });
+});
+
+describe('finalMetricValue', () => {
+  const regex = '.*\\[[0-9]+\\].*#011validation-rmse:(\\S+)';
+
+  test('reads the last value of the metric the way SageMaker reads the log (a tab recorded as #011)', () => {
+    const log = ['Train matrix has 10 rows and 3 columns', '[0]\ttrain-rmse:3.1\tvalidation-rmse:3.5', '[1]\ttrain-rmse:2.0\tvalidation-rmse:2.75', 'saved'].join('\n');
+    expect(finalMetricValue(log, regex)).toBe(2.75);
+  });
+
+  test('finds nothing in a log without the metric, or with it separated by spaces rather than a tab', () => {
+    expect(finalMetricValue('[0]\ttrain-rmse:3.1\n', regex)).toBeUndefined();
+    expect(finalMetricValue('[0] validation-rmse:3.1\n', regex)).toBeUndefined();
   });
 });

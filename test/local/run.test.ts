@@ -52,6 +52,7 @@ describe('local run on the full dataset', () => {
         InputManifestUri: 'local://run/manifest.json',
         SplitSeed: '42',
         PipelineExecutionArn: `local:pipeline-execution/${report.executionId}`,
+        TrainingProfileS3Uri: `local://artifacts/${report.executionId}/PreprocessData/profile/training-profile.json`,
       },
     });
     expect((model.metrics as any).regression_metrics.mse.value).toBe(report.metrics!.mse);
@@ -132,6 +133,104 @@ describe('local run on the full dataset', () => {
     const result = await runMain(['local', 'models', '--home', tempDir('empty')]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('No models in');
+  });
+});
+
+describe('local run with tuning', () => {
+  let home: string;
+  let report: LocalRunReport;
+  const spans: Array<[number, number]> = [];
+  let mostAtOnce = 0;
+
+  beforeAll(async () => {
+    home = tempDir('tune');
+    report = await localRun({
+      data: DATA,
+      home,
+      python: await checkPython(),
+      tuning: { strategy: 'Random', maxJobs: 4, maxParallelJobs: 2, numRound: 200 },
+      tuningSeed: 3,
+      onTrial: (t) => { spans.push([Date.now() - t.durationMs, Date.now()]); },
+    });
+    const events = spans.flatMap(([start, end]) => [[start, 1], [end, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let running = 0;
+    for (const [, delta] of events) {
+      running += delta;
+      mostAtOnce = Math.max(mostAtOnce, running);
+    }
+  });
+
+  test('a Tuning step replaces TrainModel and the run passes the gate', () => {
+    expect(report.status).toBe('Succeeded');
+    expect(report.steps.map((s) => s.step)).toEqual(['PreprocessData', 'TuneModel', 'EvaluateModel', 'CheckQuality', 'RegisterModel']);
+    expect(report.gate.passed).toBe(true);
+  });
+
+  test('runs the definition\'s number of trials, at most its parallel jobs at once, within its ranges', () => {
+    const trials = report.trials.TuneModel;
+    expect(trials.map((t) => [t.number, t.status])).toEqual([1, 2, 3, 4].map((n) => [n, 'Completed']));
+    expect(mostAtOnce).toBeLessThanOrEqual(2);
+    expect(spans).toHaveLength(4);
+    for (const t of trials) {
+      expect(Object.keys(t.hyperparameters).sort()).toEqual(['eta', 'gamma', 'max_depth', 'min_child_weight', 'subsample']);
+      expect(Number(t.hyperparameters.eta)).toBeGreaterThanOrEqual(0.01);
+      expect(Number(t.hyperparameters.eta)).toBeLessThanOrEqual(0.1);
+      expect(Number.isInteger(Number(t.hyperparameters.max_depth))).toBe(true);
+      const config = JSON.parse(fs.readFileSync(path.join(report.outDir, 'jobs', 'TuneModel', t.trainingJobName, 'input', 'config', 'hyperparameters.json'), 'utf8'));
+      expect(config).toEqual({
+        objective: 'reg:squarederror',
+        eval_metric: 'rmse',
+        num_round: '200',
+        early_stopping_rounds: '20',
+        ...t.hyperparameters,
+        _tuning_objective_metric: 'validation:rmse',
+      });
+    }
+  });
+
+  test('each objective is the last validation-rmse of the trial\'s own log', () => {
+    for (const t of report.trials.TuneModel) {
+      const log = fs.readFileSync(path.join(report.outDir, 'jobs', 'TuneModel', t.trainingJobName, 'output', 'job.log'), 'utf8');
+      const last = log.split('\n').filter((l) => /^\[\d+\]\t/.test(l)).at(-1)!;
+      expect(t.objective).toBe(Number(/validation-rmse:(\S+)/.exec(last)![1]));
+    }
+  });
+
+  test('the best trial\'s model is evaluated and registered, with the tuning lineage', () => {
+    const best = [...report.trials.TuneModel].sort((a, b) => a.objective! - b.objective!)[0];
+    const archive = path.join(report.outDir, 'artifacts', report.executionId, 'TuneModel', best.trainingJobName, 'output', 'model.tar.gz');
+    const evaluated = path.join(report.outDir, 'jobs', 'EvaluateModel', 'model', 'model.tar.gz');
+    expect(fs.readFileSync(evaluated)).toEqual(fs.readFileSync(archive));
+    const model = new LocalModelRegistry(path.join(home, 'registry')).get(report.registeredModel!.version);
+    expect(fs.readFileSync(model.containers[1].modelDataPath)).toEqual(fs.readFileSync(archive));
+    expect(model.customerMetadata).toMatchObject({
+      TuningJobName: `TuneModel-${report.executionId}`,
+      BestTrainingJobName: best.trainingJobName,
+      BestTrainingJobObjective: String(best.objective),
+      ...Object.fromEntries(Object.entries(best.hyperparameters).map(([k, v]) => [`TunedHyperparameter.${k}`, v])),
+      TrainingProfileS3Uri: `local://artifacts/${report.executionId}/PreprocessData/profile/training-profile.json`,
+    });
+  });
+
+  test('the same seed proposes the same trials and trains the same models', async () => {
+    const again = await localRun({
+      data: DATA, home, python: await checkPython(), tuning: { strategy: 'Random', maxJobs: 4, numRound: 200 }, tuningSeed: 3,
+    });
+    const trialsOf = (r: LocalRunReport) => r.trials.TuneModel.map((t) => ({ hyperparameters: t.hyperparameters, objective: t.objective }));
+    expect(trialsOf(again)).toEqual(trialsOf(report));
+  });
+
+  test('the command line prints each trial as it ends and lists them with --json', async () => {
+    const text = await runMain(['local', 'run', '--data', DATA, '--home', home, '--tune', '--tuning-strategy', 'Bayesian', '--tuning-jobs', '3']);
+    expect(text.code).toBe(0);
+    expect(text.stdout.match(/^ {5}trial +\d+ +[\d.]+ s {2}validation:rmse \d+\.\d{4} {2}eta=/gm)).toHaveLength(3);
+    const json = await runMain(['local', 'run', '--data', DATA, '--home', home, '--tune', '--tuning-jobs', '2', '--json']);
+    const summary = JSON.parse(json.stdout);
+    expect(summary.trials.map((t: any) => [t.step, t.number, t.status])).toEqual([['TuneModel', 1, 'Completed'], ['TuneModel', 2, 'Completed']]);
+    expect(summary.trials[0]).toEqual(expect.objectContaining({
+      objective: expect.any(Number), durationMs: expect.any(Number), hyperparameters: expect.any(Object),
+    }));
+    expect((await runMain(['local', 'run', '--tuning-jobs', '2'])).stderr).toContain('--tuning-jobs needs --tune');
   });
 });
 

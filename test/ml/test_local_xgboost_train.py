@@ -1,5 +1,6 @@
 import json
 import pickle
+import re
 import tarfile
 
 import numpy as np
@@ -112,6 +113,50 @@ def test_early_stopping_without_validation_channel_is_skipped_as_in_the_containe
     booster = train_ok(make_root(tmp_path, params, train=synthetic(200, 1)))
     assert booster.num_boosted_rounds() == 20
     assert "early_stopping_rounds ignored" in capsys.readouterr().err
+
+
+def test_logs_each_round_in_the_containers_format_that_the_tuning_regex_reads(tmp_path, capsys):
+    params = dict(HYPERPARAMETERS, num_round="5")
+    train_ok(make_root(tmp_path, params, train=synthetic(200, 1), validation=synthetic(100, 2)))
+    rounds = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert [line.split("\t")[0] for line in rounds] == ["[0]", "[1]", "[2]", "[3]", "[4]"]
+    assert all(re.fullmatch(r"\[\d+\]\ttrain-rmse:[0-9.]+\tvalidation-rmse:[0-9.]+", line) for line in rounds)
+    # As the job's log records it (a tab as #011), SageMaker's regex for validation:rmse finds every round.
+    metric = re.compile(r".*\[[0-9]+\].*#011validation-rmse:(\S+)")
+    assert all(metric.match(line.replace("\t", "#011")) for line in rounds)
+
+
+def test_every_round_early_stopping_evaluates_is_logged_so_the_objective_is_reproducible(tmp_path, capsys):
+    # The round early stopping ends on is logged too, run after run: the tuning objective is the log's last value.
+    train, validation = synthetic(300, 1), synthetic(100, 2)
+    train[:, 0] = np.random.default_rng(5).normal(size=300)
+    validation[:, 0] = np.random.default_rng(6).normal(size=100)
+    params = dict(HYPERPARAMETERS, num_round="200", early_stopping_rounds="5", max_depth="6", eta="0.5")
+    logs = []
+    for attempt in range(6):
+        booster = train_ok(make_root(tmp_path / str(attempt), params, train=train, validation=validation))
+        rounds = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+        assert len(rounds) == booster.num_boosted_rounds() + 5
+        logs.append(rounds)
+    assert all(log == logs[0] for log in logs)
+
+
+def test_tuning_objective_metric_joins_eval_metric_and_drives_early_stopping(tmp_path, capsys):
+    train, validation = synthetic(300, 1), synthetic(100, 2)
+    train[:, 0] = np.random.default_rng(5).normal(size=300)
+    validation[:, 0] = np.random.default_rng(6).normal(size=100)
+    params = dict(HYPERPARAMETERS, num_round="200", early_stopping_rounds="5", max_depth="6", eta="0.5",
+                  eval_metric="rmse", _tuning_objective_metric="validation:mae")
+    booster = train_ok(make_root(tmp_path, params, train=train, validation=validation))
+    rounds = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert rounds[0].split("\t")[1:] and "validation-mae:" in rounds[0] and "validation-rmse:" in rounds[0]
+    mae = [float(line.rsplit("validation-mae:", 1)[1]) for line in rounds]
+    assert booster.num_boosted_rounds() == int(np.argmin(mae)) + 1 < 200
+
+
+def test_tuning_objective_metric_must_be_a_validation_metric(tmp_path, capsys):
+    root = make_root(tmp_path, dict(HYPERPARAMETERS, _tuning_objective_metric="train:rmse"), train=synthetic(100, 1))
+    assert "Hyperparameter _tuning_objective_metric: train:rmse is not in validation:<" in train_fails(root, capsys)
 
 
 def test_aliases_and_nested_channel_files_are_accepted(tmp_path):

@@ -7,10 +7,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { PYTHON, pipelineInputs, plainConfig, readReference, requirePythonWithXgboost, synthesizedDefinition } from './support';
+import { TRAINING_PROFILE } from '../../src/contracts/monitoring';
 import { TrainingPipeline } from '../../src/training-pipeline';
 import {
   ConditionStep, EVALUATION_METRIC_PATHS, FailStep, PARAMETER_NAMES, PipelineDefinition, ProcessingStep, RegisterModelStep,
-  STEP_NAMES, SHARED_PYTHON_MODULES, TrainingStep,
+  STEP_NAMES, SHARED_PYTHON_MODULES, TrainingStep, TuningStep,
   abaloneTrainingSpec, allSteps, buildAbaloneTrainingDefinition, executionOrder, findDefinitionProblems, references,
 } from '../../src/training-pipeline/definition';
 
@@ -51,6 +52,12 @@ function dangling(definition: PipelineDefinition): string[] {
       if (!names.includes(file[1])) problems.push(`${ref}: ${name} has no property file ${file[1]}`);
     } else if (rest === 'ModelArtifacts.S3ModelArtifacts') {
       if (target.Type !== 'Training') problems.push(`${ref}: ${name} is not a training step`);
+    } else if (/^(HyperParameterTuningJobName|BestTrainingJob\.(TrainingJobName|FinalHyperParameterTuningJobObjectiveMetric\.Value|TunedHyperParameters\['.+'\]))$/.test(rest)) {
+      if (target.Type !== 'Tuning') problems.push(`${ref}: ${name} is not a tuning step`);
+      const tuned = /\['(.+)'\]$/.exec(rest);
+      const ranges = target.Arguments.HyperParameterTuningJobConfig?.ParameterRanges ?? {};
+      const names = [...(ranges.ContinuousParameterRanges ?? []), ...(ranges.IntegerParameterRanges ?? [])].map((r: any) => r.Name);
+      if (tuned && !names.includes(tuned[1])) problems.push(`${ref}: ${name} does not tune ${tuned[1]}`);
     } else {
       problems.push(`${ref}: unknown property`);
     }
@@ -205,14 +212,21 @@ describe('PreprocessData', () => {
     ]);
   });
 
-  test('writes train, validation, test and model to per-execution prefixes of the artifact bucket', () => {
+  test('writes train, validation, test, model and the training profile to per-execution prefixes of the artifact bucket', () => {
     const outputs = preprocess.Arguments.ProcessingOutputConfig.Outputs;
-    expect(outputs.map((o) => [o.OutputName, o.S3Output.LocalPath])).toEqual([
+    expect(outputs.map((o) => [o.OutputName, o.S3Output.LocalPath]).slice(0, 5)).toEqual([
       ['train', '/opt/ml/processing/train'],
       ['validation', '/opt/ml/processing/validation'],
       ['test', '/opt/ml/processing/test'],
       ['model', '/opt/ml/processing/model'],
+      [TRAINING_PROFILE.outputName, TRAINING_PROFILE.localPath],
     ]);
+    expect(outputs[4].S3Output.S3Uri).toEqual({
+      'Std:Join': {
+        On: '/',
+        Values: ['s3://ref-trainingartifactbucketc5e0e4f0/pipeline-executions', { Get: 'Execution.PipelineExecutionId' }, 'PreprocessData', 'profile'],
+      },
+    });
     expect(outputs[0].S3Output.S3Uri).toEqual({
       'Std:Join': {
         On: '/',
@@ -394,10 +408,13 @@ describe('RegisterModel', () => {
         },
       },
     });
-    expect(register.Arguments.CustomerMetadataProperties).toEqual({
+    expect(register.Arguments.CustomerMetadataProperties).toMatchObject({
       InputManifestUri: { Get: 'Parameters.InputManifestUri' },
       SplitSeed: { 'Std:Join': { On: '', Values: [{ Get: 'Parameters.SplitSeed' }] } },
       PipelineExecutionArn: { Get: 'Execution.PipelineExecutionArn' },
+      [TRAINING_PROFILE.metadataKey]: {
+        'Std:Join': { On: '/', Values: [{ Get: 'Steps.PreprocessData.ProcessingOutputConfig.Outputs[\'profile\'].S3Output.S3Uri' }, 'training-profile.json'] },
+      },
     });
     expect(register.Arguments.ModelApprovalStatus).toEqual({ Get: 'Parameters.ModelApprovalStatus' });
   });
@@ -537,5 +554,125 @@ describe('abaloneTrainingSpec: the one mapping from settings to the builder', ()
     const hyperparameters = (d: typeof local) => (d.Steps.find((s) => s.Type === 'Training') as any).Arguments.HyperParameters;
     expect(hyperparameters(synthesized)).toEqual(hyperparameters(local));
     expect(synthesized.Steps.map((s) => s.Name)).toEqual(local.Steps.map((s) => s.Name));
+  });
+});
+
+describe('tuning', () => {
+  const definition = synthesize({}, { tuning: {} });
+  const tune = step<TuningStep>(definition, 'TuneModel');
+  const config = tune.Arguments.HyperParameterTuningJobConfig;
+  const evaluate = step<ProcessingStep>(definition, 'EvaluateModel');
+  const register = step<RegisterModelStep>(definition, 'RegisterModel');
+  const bestModel = {
+    'Std:Join': {
+      On: '/',
+      Values: [
+        's3://ref-trainingartifactbucketc5e0e4f0/pipeline-executions', { Get: 'Execution.PipelineExecutionId' }, 'TuneModel',
+        { Get: 'Steps.TuneModel.BestTrainingJob.TrainingJobName' }, 'output', 'model.tar.gz',
+      ],
+    },
+  };
+
+  test('is valid against the schema, and every reference resolves', () => {
+    expect(validateSchema(definition) ? [] : validateSchema.errors).toEqual([]);
+    expect(findDefinitionProblems(definition)).toEqual([]);
+    expect(dangling(definition)).toEqual([]);
+    expect(executionOrder(definition)).toEqual(['PreprocessData', 'TuneModel', 'EvaluateModel', 'CheckQuality', 'RegisterModel', 'FailQualityGate']);
+  });
+
+  test('replaces TrainModel: Bayesian, 20 jobs 2 at a time, validation:rmse minimised, training jobs stopped early', () => {
+    expect(allSteps(definition).map((s) => s.Name)).not.toContain('TrainModel');
+    expect(config.Strategy).toBe('Bayesian');
+    expect(config.ResourceLimits).toEqual({ MaxNumberOfTrainingJobs: 20, MaxParallelTrainingJobs: 2 });
+    expect(config.HyperParameterTuningJobObjective).toEqual({ Type: 'Minimize', MetricName: 'validation:rmse' });
+    expect(config.TrainingJobEarlyStoppingType).toBe('Auto');
+  });
+
+  test('tunes eta on a log scale, depth, child weight, subsample and gamma; rounds are a bound with early stopping', () => {
+    expect(config.ParameterRanges).toEqual({
+      ContinuousParameterRanges: [
+        { Name: 'eta', MinValue: '0.01', MaxValue: '0.1', ScalingType: 'Logarithmic' },
+        { Name: 'min_child_weight', MinValue: '2', MaxValue: '30', ScalingType: 'Logarithmic' },
+        { Name: 'subsample', MinValue: '0.5', MaxValue: '0.9', ScalingType: 'Linear' },
+        { Name: 'gamma', MinValue: '0', MaxValue: '5', ScalingType: 'Linear' },
+      ],
+      IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '2', MaxValue: '6', ScalingType: 'Linear' }],
+      CategoricalParameterRanges: [],
+    });
+    expect(tune.Arguments.TrainingJobDefinition.StaticHyperParameters).toEqual({
+      objective: 'reg:squarederror', eval_metric: 'rmse', num_round: '1000', early_stopping_rounds: '20',
+    });
+  });
+
+  test('the training jobs are TrainModel\'s: same image, channels, resources, role and isolation', () => {
+    const untuned = step<TrainingStep>(synthesize(), 'TrainModel').Arguments;
+    const { StaticHyperParameters, OutputDataConfig, ...job } = tune.Arguments.TrainingJobDefinition;
+    const { HyperParameters, OutputDataConfig: untunedOutput, ...untunedJob } = untuned;
+    expect(job).toEqual(untunedJob);
+    expect(JSON.stringify(OutputDataConfig)).toBe(JSON.stringify(untunedOutput).replace('TrainModel', 'TuneModel'));
+  });
+
+  test('the best training job\'s model is evaluated and registered', () => {
+    const modelInput = evaluate.Arguments.ProcessingInputs.find((i) => i.InputName === 'model')!;
+    expect(modelInput.S3Input.S3Uri).toEqual(bestModel);
+    expect(register.Arguments.InferenceSpecification.Containers[1].ModelDataUrl).toEqual(bestModel);
+  });
+
+  test('the model package records the tuning job, the best job, its objective and its tuned values', () => {
+    const metadata = register.Arguments.CustomerMetadataProperties;
+    expect(metadata).toMatchObject({
+      'TuningJobName': { Get: 'Steps.TuneModel.HyperParameterTuningJobName' },
+      'BestTrainingJobName': { Get: 'Steps.TuneModel.BestTrainingJob.TrainingJobName' },
+      'BestTrainingJobObjective': { 'Std:Join': { On: '', Values: [{ Get: 'Steps.TuneModel.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value' }] } },
+      'TunedHyperparameter.eta': { Get: 'Steps.TuneModel.BestTrainingJob.TunedHyperParameters[\'eta\']' },
+      'TunedHyperparameter.max_depth': { Get: 'Steps.TuneModel.BestTrainingJob.TunedHyperParameters[\'max_depth\']' },
+    });
+    expect(Object.keys(metadata).filter((k) => k.startsWith('TunedHyperparameter.')).sort()).toEqual(
+      ['eta', 'gamma', 'max_depth', 'min_child_weight', 'subsample'].map((n) => `TunedHyperparameter.${n}`));
+  });
+
+  test('custom settings: Random, alpha and lambda, other bounds and limits', () => {
+    const d = buildAbaloneTrainingDefinition(plainConfig({
+      tuning: { strategy: 'Random', maxJobs: 8, maxParallelJobs: 4, alpha: { minValue: 0.01, maxValue: 10, scaling: 'Logarithmic' }, lambda: { minValue: 0, maxValue: 5 }, numRound: 300, earlyStoppingRounds: 5, earlyStopTrainingJobs: false },
+    }));
+    const t = step<TuningStep>(d, 'TuneModel').Arguments;
+    expect(t.HyperParameterTuningJobConfig.Strategy).toBe('Random');
+    expect(t.HyperParameterTuningJobConfig.ResourceLimits).toEqual({ MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 4 });
+    expect(t.HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType).toBe('Off');
+    expect(t.HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges.slice(-2)).toEqual([
+      { Name: 'alpha', MinValue: '0.01', MaxValue: '10', ScalingType: 'Logarithmic' },
+      { Name: 'lambda', MinValue: '0', MaxValue: '5', ScalingType: 'Auto' },
+    ]);
+    expect(t.TrainingJobDefinition.StaticHyperParameters).toMatchObject({ num_round: '300', early_stopping_rounds: '5' });
+    expect(validateSchema(d) ? [] : validateSchema.errors).toEqual([]);
+    expect(findDefinitionProblems(d)).toEqual([]);
+  });
+
+  test.each([
+    [{ strategy: 'Grid' }, 'tuning.strategy is "Grid"; it must be one of Bayesian, Random'],
+    [{ maxJobs: 4, maxParallelJobs: 5 }, 'tuning.maxParallelJobs is 5; it must be an integer from 1 to 4'],
+    [{ eta: { minValue: 0.3, maxValue: 0.1 } }, 'tuning.eta: minValue 0.3 must be below maxValue 0.1'],
+    [{ eta: { minValue: 0.1, maxValue: 1.5 } }, 'tuning.eta.maxValue is 1.5; eta must be in [0, 1]'],
+    [{ subsample: { minValue: 0, maxValue: 1 } }, 'tuning.subsample.minValue is 0; subsample must be in (0, 1]'],
+    [{ maxDepth: { minValue: 1.5, maxValue: 4 } }, 'tuning.maxDepth.minValue is 1.5; max_depth must be an integer in [0, +inf)'],
+    [{ maxDepth: { minValue: 1, maxValue: 4, scaling: 'ReverseLogarithmic' } }, 'tuning.maxDepth: ReverseLogarithmic scaling is for continuous ranges'],
+    [{ gamma: { minValue: 0, maxValue: 4, scaling: 'Logarithmic' } }, 'tuning.gamma: Logarithmic scaling needs minValue above 0'],
+    [{ gamma: { minValue: 0, maxValue: 4, scaling: 'Cubic' } }, 'tuning.gamma.scaling is "Cubic"'],
+    [{ numRound: 10, earlyStoppingRounds: 10 }, 'tuning.earlyStoppingRounds is 10; it must be an integer from 1 to 9'],
+  ])('bad settings %j fail naming the field', (tuning, message) => {
+    expect(() => buildAbaloneTrainingDefinition(plainConfig({ tuning }))).toThrow(message);
+  });
+
+  test('the checker rejects tuning properties of other steps and of hyperparameters not tuned', () => {
+    const d = JSON.parse(JSON.stringify(definition));
+    const reg = allSteps(d).find((s) => s.Name === 'RegisterModel') as any;
+    reg.Arguments.CustomerMetadataProperties.X = { Get: 'Steps.TuneModel.BestTrainingJob.TunedHyperParameters[\'alpha\']' };
+    reg.Arguments.CustomerMetadataProperties.Y = { Get: 'Steps.PreprocessData.BestTrainingJob.TrainingJobName' };
+    reg.Arguments.CustomerMetadataProperties.Z = { Get: 'Steps.TuneModel.TrainingJobSummaries[20].TrainingJobName' };
+    expect(findDefinitionProblems(d)).toEqual([
+      'RegisterModel: Steps.TuneModel.BestTrainingJob.TunedHyperParameters[\'alpha\']: TuneModel does not tune alpha',
+      'RegisterModel: Steps.PreprocessData.BestTrainingJob.TrainingJobName: only tuning steps have this property',
+      'RegisterModel: Steps.TuneModel.TrainingJobSummaries[20].TrainingJobName: TuneModel lists at most 20 training jobs',
+    ]);
   });
 });
