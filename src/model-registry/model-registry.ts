@@ -72,12 +72,30 @@ export interface ModelRegistryProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Other AWS accounts whose endpoints deploy this group's model versions. The group's resource policy lets each
+   * account describe the group, and describe, list, approve (`UpdateModelPackage`) and create models from its
+   * versions — the policy the SageMaker Developer Guide gives for deploying a model version from a different
+   * account. The accounts still need read access to the model artifacts and their KMS key.
+   *
+   * @default - no resource policy: the group is only usable in its own account
+   */
+  readonly consumerAccounts?: string[];
 }
 
 /** What {@link ModelRegistry.fromModelPackageGroupAttributes} needs to know of an existing group. */
 export interface ModelRegistryAttributes {
-  /** Name of the model package group (in the scope's account and Region). */
+  /** Name of the model package group (in the scope's Region). */
   readonly modelPackageGroupName: string;
+
+  /**
+   * Account that owns the group, for an endpoint in another account that deploys its versions (the group's
+   * `consumerAccounts` must list the endpoint's account).
+   *
+   * @default - the scope's account
+   */
+  readonly account?: string;
 
   /**
    * Topic that announces models waiting for approval.
@@ -88,6 +106,17 @@ export interface ModelRegistryAttributes {
 }
 
 const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const ACCOUNT = /^\d{12}$/;
+
+/**
+ * What another account's deployment calls on the group and its versions ("Deploy a Model Version from a Different
+ * Account", SageMaker Developer Guide, model-registry-deploy): the group's own action on the group, the versions'
+ * actions on the versions.
+ */
+const CROSS_ACCOUNT_GROUP_ACTIONS: readonly string[] = ['sagemaker:DescribeModelPackageGroup'];
+const CROSS_ACCOUNT_VERSION_ACTIONS: readonly string[] = [
+  'sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:UpdateModelPackage', 'sagemaker:CreateModel',
+];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** The ARNs and grants every registry has, from its group name. */
@@ -95,6 +124,14 @@ abstract class ModelRegistryBase extends Construct implements IModelRegistry {
   public abstract readonly modelPackageGroupName: string;
   public abstract readonly modelPackageGroupArn: string;
   public abstract readonly approvalTopic?: sns.ITopic;
+
+  /** The account that owns the group; undefined: the stack's. */
+  private readonly ownerAccount?: string;
+
+  constructor(scope: Construct, id: string, ownerAccount?: string) {
+    super(scope, id);
+    this.ownerAccount = ownerAccount;
+  }
 
   public modelPackageArns(): string[] {
     return this.arns('model-package', (name) => `${name}/*`);
@@ -150,6 +187,7 @@ abstract class ModelRegistryBase extends Construct implements IModelRegistry {
       service: 'sagemaker',
       resource,
       resourceName: resourceName(name),
+      account: this.ownerAccount,
     }));
   }
 }
@@ -164,6 +202,10 @@ export class ModelRegistry extends ModelRegistryBase {
     new PropsValidator('ModelRegistry.fromModelPackageGroupAttributes')
       .pattern('modelPackageGroupName', attrs.modelPackageGroupName, GROUP_NAME,
         'it must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit')
+      .throwIfInvalid();
+    new PropsValidator('ModelRegistry.fromModelPackageGroupAttributes')
+      .check(attrs.account === undefined || Token.isUnresolved(attrs.account) || ACCOUNT.test(attrs.account), 'account', attrs.account,
+        'it must be a 12-digit AWS account id')
       .throwIfInvalid();
     return new ImportedModelRegistry(scope, id, attrs);
   }
@@ -183,12 +225,21 @@ export class ModelRegistry extends ModelRegistryBase {
     (props.approvalEmails ?? []).forEach((email, i) => {
       v.pattern(`approvalEmails[${i}]`, email, EMAIL, 'it must be an e-mail address');
     });
+    const consumers = props.consumerAccounts ?? [];
+    const ownAccount = Stack.of(this).account;
+    consumers.forEach((account, i) => {
+      if (Token.isUnresolved(account)) return;
+      v.pattern(`consumerAccounts[${i}]`, account, ACCOUNT, 'it must be a 12-digit AWS account id');
+      v.check(account !== ownAccount, `consumerAccounts[${i}]`, account, 'it is the group\'s own account, which needs no resource policy');
+      v.check(consumers.indexOf(account) === i, `consumerAccounts[${i}]`, account, 'it is listed twice');
+    });
     v.throwIfInvalid();
 
     this.modelPackageGroupName = props.modelPackageGroupName ?? DEFAULT_MODEL_PACKAGE_GROUP_NAME;
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
       modelPackageGroupName: this.modelPackageGroupName,
       modelPackageGroupDescription: 'Abalone age models that passed the quality gate',
+      ...(consumers.length > 0 ? { modelPackageGroupPolicy: crossAccountPolicy(this, this.modelPackageGroupName, consumers) } : {}),
     });
     this.modelPackageGroup.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
     this.modelPackageGroupArn = this.modelPackageGroup.attrModelPackageGroupArn;
@@ -211,15 +262,42 @@ class ImportedModelRegistry extends ModelRegistryBase {
   public readonly approvalTopic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, attrs: ModelRegistryAttributes) {
-    super(scope, id);
+    super(scope, id, attrs.account);
     this.modelPackageGroupName = attrs.modelPackageGroupName;
     this.approvalTopic = attrs.approvalTopic;
     this.modelPackageGroupArn = Stack.of(this).formatArn({
       service: 'sagemaker',
       resource: 'model-package-group',
+      account: attrs.account,
       resourceName: Token.isUnresolved(attrs.modelPackageGroupName) ? attrs.modelPackageGroupName : attrs.modelPackageGroupName.toLowerCase(),
     });
   }
+}
+
+/** The group's resource policy for deployments from other accounts. */
+function crossAccountPolicy(scope: Construct, groupName: string, accounts: readonly string[]): unknown {
+  const principals = accounts.map((account) => new iam.AccountPrincipal(account));
+  const stack = Stack.of(scope);
+  const arn = (resource: string, resourceName: string) => stack.formatArn({ service: 'sagemaker', resource, resourceName });
+  const names = nameVariants(groupName);
+  // Account (root) principals, not roles: SageMaker can only promote a policy share to AWS RAM with account principals.
+  const document = new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'DescribeGroupFromConsumerAccounts',
+        principals,
+        actions: [...CROSS_ACCOUNT_GROUP_ACTIONS],
+        resources: names.map((n) => arn('model-package-group', n)),
+      }),
+      new iam.PolicyStatement({
+        sid: 'DeployVersionsFromConsumerAccounts',
+        principals,
+        actions: [...CROSS_ACCOUNT_VERSION_ACTIONS],
+        resources: names.map((n) => arn('model-package', `${n}/*`)),
+      }),
+    ],
+  });
+  return document.toJSON();
 }
 
 // SageMaker reports lower-case names in ARNs; listing both spellings keeps a grant valid either way.

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, Duration, PhysicalName, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -10,11 +10,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { AcceptanceActionFunction } from './acceptance-action-function';
 import { DeployActionFunction } from './deploy-action-function';
 import { TrainActionFunction } from './train-action-function';
+import {
+  ACCEPTANCE_ACTION_ENV, ACCEPTANCE_DEFAULTS, ACCEPTANCE_OUTPUT_VARIABLES, AcceptanceActionConfig, AcceptanceActionParameters,
+  acceptanceSettingProblems, HELD_OUT_TEST_SPLIT, PROMOTION_NAMESPACES,
+} from '../contracts/acceptance-test';
 import { DATA_MANIFEST_KEY } from '../contracts/data-layout';
-import { ACTION_NAMESPACES, DEPLOY_ACTION_ENV, TRAIN_ACTION_CONFIG_ENV, TRAIN_OUTPUT_VARIABLES, TrainActionConfig, TrainActionParameters } from '../contracts/release-actions';
+import { ACTION_NAMESPACES, DEPLOY_ACTION_ENV, DEPLOY_OUTPUT_VARIABLES, TRAIN_ACTION_CONFIG_ENV, TRAIN_OUTPUT_VARIABLES, TrainActionConfig, TrainActionParameters } from '../contracts/release-actions';
 import type { IModelRegistry } from '../model-registry/model-registry';
 import type { IModelDeploymentTarget } from '../model-serving/deployment-target';
 import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
@@ -100,6 +105,62 @@ export interface ReleasePipelineProps {
 
   /** The endpoint the Deploy stage deploys the approved model package to (ModelServing's endpoint). */
   readonly deploymentTarget: IModelDeploymentTarget;
+
+  /**
+   * A staging endpoint (a second `ModelServing`, e.g. with one instance and no auto-scaling). With it the pipeline
+   * is Source → [CI] → Train → DeployStaging → AcceptanceTest → Approve → DeployProduction: the new package is
+   * deployed to staging (which approves it in the model registry, as SageMaker deploys only Approved versions), the
+   * acceptance test replays its held-out test split through `stagingApiUrl`, and production gets exactly the package
+   * that passed. Give `stagingApiUrl` with it.
+   *
+   * @default - no staging: Train → Approve → Deploy
+   */
+  readonly stagingTarget?: IModelDeploymentTarget;
+
+  /**
+   * Base URL of the staging endpoint's prediction API (`ModelServing.apiUrl`), which the acceptance test calls
+   * without credentials, as the web app does: its authorization must be `ApiAuthorization.NONE`.
+   *
+   * @default - required with `stagingTarget`
+   */
+  readonly stagingApiUrl?: string;
+
+  /**
+   * Largest relative difference between the MSE the staging API's answers give on the held-out test split and
+   * the package's registered MSE (0.1 = 10%).
+   *
+   * @default 0.1
+   */
+  readonly acceptanceMseTolerance?: number;
+
+  /**
+   * Largest relative difference between the served and the registered MAE.
+   *
+   * @default 0.1
+   */
+  readonly acceptanceMaeTolerance?: number;
+
+  /**
+   * Most answers other than 2xx (timeouts and connection errors included) the acceptance test tolerates.
+   *
+   * @default 0
+   */
+  readonly acceptanceMaxNon2xx?: number;
+
+  /**
+   * Largest 99th percentile latency of the staging API, as the test's client measures it.
+   *
+   * @default Duration.seconds(1)
+   */
+  readonly acceptanceP99Latency?: Duration;
+
+  /**
+   * Most requests the acceptance test starts per second: keep it below the staging API's throttling rate
+   * (50 per second by default), or the 429 answers fail the test.
+   *
+   * @default 25
+   */
+  readonly acceptanceRequestsPerSecond?: number;
 
   /**
    * The versioned data bucket holding the data manifest. S3 must send its events to EventBridge (the construct
@@ -197,7 +258,20 @@ const BUCKET_ACTION_GROUPS = [
 ];
 
 /** Stage names, in order. */
-const STAGES = { source: 'Source', ci: 'CI', train: 'Train', approve: 'Approve', deploy: 'Deploy' } as const;
+const STAGES = {
+  source: 'Source',
+  ci: 'CI',
+  train: 'Train',
+  approve: 'Approve',
+  deploy: 'Deploy',
+  deployStaging: 'DeployStaging',
+  acceptance: 'AcceptanceTest',
+  deployProduction: 'DeployProduction',
+} as const;
+
+/** The acceptance action's Lambda timeout, and the part of it the test itself may take. */
+const ACCEPTANCE_TIMEOUT = Duration.minutes(15);
+const ACCEPTANCE_TIME_BUDGET = Duration.minutes(14);
 
 const DEFAULT_CI: Required<ReleasePipelineCiCommands> = {
   install: ['npm ci'],
@@ -237,6 +311,12 @@ export class ReleasePipeline extends Construct {
   /** Deploys the approved model package to the endpoint (the Deploy action). */
   public readonly deployActionFunction: lambda.IFunction;
 
+  /** Deploys the trained package to the staging endpoint; undefined without `stagingTarget`. */
+  public readonly stagingDeployActionFunction?: lambda.IFunction;
+
+  /** Replays the package's held-out test split through the staging API; undefined without `stagingTarget`. */
+  public readonly acceptanceActionFunction?: lambda.IFunction;
+
   /** The pipeline's artifact bucket (KMS-encrypted, SSL-only, access-logged). */
   public readonly artifactBucket: s3.IBucket;
 
@@ -248,6 +328,10 @@ export class ReleasePipeline extends Construct {
 
   /** The CI project; undefined without a code source. */
   public readonly ciProject?: codebuild.IProject;
+
+  /** Targets in other accounts, where their action functions and the action role live. */
+  private readonly crossAccountHomes: ActionHome[] = [];
+  private generatedPipelineRole?: iam.Role;
 
   constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
     super(scope, id);
@@ -306,12 +390,14 @@ export class ReleasePipeline extends Construct {
     this.trainActionFunction = trainFunction;
     this.grantTrainAction(trainRole, props, pipelineArn);
 
-    const deployRole = lambdaRole(this, 'DeployActionRole', 'Runs the release pipeline\'s Deploy action: deploys the approved model package');
+    const production = this.actionHome(props.deploymentTarget, 'deploymentTarget');
+    const deployRole = lambdaRole(production.scope, 'DeployActionRole', 'Runs the release pipeline\'s Deploy action: deploys the approved model package');
     props.deploymentTarget.grantInvokeDeploy(deployRole);
-    const deployFunction = new DeployActionFunction(this, 'DeployActionFunction', {
+    const deployFunction = new DeployActionFunction(production.scope, 'DeployActionFunction', {
       description: 'Release pipeline Deploy action: has the endpoint\'s deploy function deploy the approved model package',
       role: deployRole,
-      logGroup: lambdaLogGroup(this, 'DeployActionLogs', deployRole, RemovalPolicy.DESTROY),
+      logGroup: lambdaLogGroup(production.scope, 'DeployActionLogs', deployRole, RemovalPolicy.DESTROY),
+      ...(production.crossAccount ? { functionName: PhysicalName.GENERATE_IF_NEEDED } : {}),
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       // One start or check of the deployment per invocation.
@@ -319,6 +405,10 @@ export class ReleasePipeline extends Construct {
       environment: { [DEPLOY_ACTION_ENV.DEPLOY_FUNCTION]: props.deploymentTarget.deployFunction.functionArn },
     });
     this.deployActionFunction = deployFunction;
+
+    const staging = props.stagingTarget ? this.createStagingFunctions(props, props.stagingTarget) : undefined;
+    this.stagingDeployActionFunction = staging?.deployFunction;
+    this.acceptanceActionFunction = staging?.acceptanceFunction;
 
     // The pipeline.
     const pipeline = new codepipeline.Pipeline(this, 'Resource', {
@@ -329,6 +419,8 @@ export class ReleasePipeline extends Construct {
       executionMode: codepipeline.ExecutionMode.SUPERSEDED,
       artifactBucket,
       restartExecutionOnUpdate: false,
+      // The artifact bucket has a customer managed key, which cross-account actions need; they use no artifacts.
+      ...(this.crossAccountHomes.length > 0 ? { role: this.pipelineRole() } : {}),
     });
     this.pipeline = pipeline;
 
@@ -382,6 +474,35 @@ export class ReleasePipeline extends Construct {
 
     const v = (name: string) => train.variable(name);
     const out = TRAIN_OUTPUT_VARIABLES;
+
+    // With staging, production gets the package that passed the acceptance test, which is the one staging served.
+    let productionPackage = v(out.modelPackageArn);
+    let acceptanceNote = '';
+    if (staging && props.stagingTarget) {
+      const stagingDeploy = new actions.LambdaInvokeAction({
+        actionName: 'DeployModel',
+        lambda: staging.deployFunction,
+        role: staging.home.actionRole,
+        // SageMaker deploys only Approved versions: deploying to staging approves the package in the registry;
+        // the Approve stage below still gates production.
+        userParameters: { modelPackageArn: v(out.modelPackageArn), approve: true },
+        variablesNamespace: PROMOTION_NAMESPACES.stagingDeploy,
+      });
+      pipeline.addStage({ stageName: STAGES.deployStaging, actions: [stagingDeploy] });
+      const testParameters: AcceptanceActionParameters = { modelPackageArn: stagingDeploy.variable(DEPLOY_OUTPUT_VARIABLES.modelPackageArn) };
+      const acceptance = new actions.LambdaInvokeAction({
+        actionName: 'ReplayTestSplit',
+        lambda: staging.acceptanceFunction,
+        role: staging.home.actionRole,
+        userParameters: testParameters,
+        variablesNamespace: PROMOTION_NAMESPACES.acceptance,
+      });
+      pipeline.addStage({ stageName: STAGES.acceptance, actions: [acceptance] });
+      productionPackage = acceptance.variable(ACCEPTANCE_OUTPUT_VARIABLES.modelPackageArn);
+      acceptanceNote = `Staging endpoint ${props.stagingTarget.endpointName} served it and passed the acceptance test: `
+        + `${acceptance.variable(ACCEPTANCE_OUTPUT_VARIABLES.summary)}. `;
+    }
+
     if (requireApproval) {
       pipeline.addStage({
         stageName: STAGES.approve,
@@ -391,7 +512,7 @@ export class ReleasePipeline extends Construct {
           notifyEmails: props.approvalEmails,
           additionalInformation: `Model ${v(out.modelPackageGroupName)} version ${v(out.modelPackageVersion)} passed the quality gate: `
             + `${v(out.gateSummary)}. Trained on ${v(out.dataRows)} rows from ${v(out.dataFiles)} data files. `
-            + `Package: ${v(out.modelPackageArn)}. Approve to deploy exactly this package to endpoint `
+            + `Package: ${v(out.modelPackageArn)}. ${acceptanceNote}Approve to deploy exactly this package to endpoint `
             + `${props.deploymentTarget.endpointName}; reject to keep the model it serves now.`,
           timeout: props.approvalTimeout,
         })],
@@ -402,13 +523,14 @@ export class ReleasePipeline extends Construct {
     }
 
     pipeline.addStage({
-      stageName: STAGES.deploy,
+      stageName: staging ? STAGES.deployProduction : STAGES.deploy,
       actions: [new actions.LambdaInvokeAction({
         actionName: 'DeployModel',
         lambda: deployFunction,
-        // Exactly the package the Train action registered (and the approver saw); approving it in the registry
-        // is part of the deployment.
-        userParameters: { modelPackageArn: v(out.modelPackageArn), approve: true },
+        role: production.actionRole,
+        // Exactly the package the Train action registered (and the approver saw; with staging, the one that passed
+        // the acceptance test); approving it in the registry is part of the deployment.
+        userParameters: { modelPackageArn: productionPackage, approve: true },
         variablesNamespace: ACTION_NAMESPACES.deploy,
       })],
     });
@@ -429,6 +551,14 @@ export class ReleasePipeline extends Construct {
     });
 
     this.acknowledgeNagFindings(props, trainRole, deployRole);
+    for (const home of this.crossAccountHomes) acknowledgeActionRole(home);
+    const artifactAccess: NagAcknowledgement = {
+      id: 'AwsSolutions-IAM5',
+      reason: 'CodePipeline\'s role reads and writes artifacts under keys CodePipeline chooses per execution, in this pipeline\'s '
+        + 'artifact bucket only, with CDK\'s S3 and KMS action groups.',
+      appliesTo: [...BUCKET_ACTION_GROUPS, nagResource(this, artifactBucket.arnForObjects('*'))],
+    };
+    if (this.generatedPipelineRole) acknowledgeNag(this.generatedPipelineRole, [artifactAccess], true);
     acknowledgeNag(pipeline, [
       {
         id: 'AwsSolutions-IAM5',
@@ -447,10 +577,155 @@ export class ReleasePipeline extends Construct {
         appliesTo: [
           'Resource::*',
           nagResource(this, `${trainFunction.functionArn}:*`),
-          nagResource(this, `${deployFunction.functionArn}:*`),
+          ...(production.crossAccount ? [] : [nagResource(this, `${deployFunction.functionArn}:*`)]),
+          ...(staging && !staging.home.crossAccount ? [
+            nagResource(this, `${staging.deployFunction.functionArn}:*`),
+            nagResource(this, `${staging.acceptanceFunction.functionArn}:*`),
+          ] : []),
         ],
       },
     ], true);
+  }
+
+  /** The staging deploy action and the acceptance test action, with their roles. */
+  private createStagingFunctions(props: ReleasePipelineProps, target: IModelDeploymentTarget) {
+    const home = this.actionHome(target, 'stagingTarget');
+    const scope = home.scope;
+    const stack = Stack.of(scope);
+    const physicalName = home.crossAccount ? { functionName: PhysicalName.GENERATE_IF_NEEDED } : {};
+    const deployRole = lambdaRole(scope, 'StagingDeployActionRole', 'Runs the release pipeline\'s DeployStaging action: deploys the trained model package to staging');
+    target.grantInvokeDeploy(deployRole);
+    const deployFunction = new DeployActionFunction(scope, 'StagingDeployActionFunction', {
+      description: 'Release pipeline DeployStaging action: has the staging endpoint\'s deploy function deploy the trained model package',
+      role: deployRole,
+      logGroup: lambdaLogGroup(scope, 'StagingDeployActionLogs', deployRole, RemovalPolicy.DESTROY),
+      ...physicalName,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      environment: { [DEPLOY_ACTION_ENV.DEPLOY_FUNCTION]: target.deployFunction.functionArn },
+    });
+
+    const testRole = lambdaRole(scope, 'AcceptanceActionRole', 'Runs the release pipeline\'s AcceptanceTest action: replays the held-out test split through the staging API');
+    const reg = registry(props);
+    testRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadRegisteredModelPackages',
+      actions: ['sagemaker:DescribeModelPackage'],
+      resources: reg.modelPackageArns(),
+    }));
+    testRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadTestSplitsAndEvaluationReports',
+      actions: ['s3:GetObject'],
+      resources: [evaluationReports(props.trainingPipeline), heldOutTestSplits(props.trainingPipeline)],
+    }));
+    const artifactKey = props.trainingPipeline.artifactBucket.encryptionKey;
+    if (home.crossAccount) {
+      testRole.addToPrincipalPolicy(crossAccountDecrypt(artifactKey));
+    } else {
+      artifactKey?.grant(testRole, 'kms:Decrypt');
+    }
+    const config: AcceptanceActionConfig = {
+      apiUrl: props.stagingApiUrl!,
+      mseTolerance: props.acceptanceMseTolerance ?? ACCEPTANCE_DEFAULTS.mseTolerance,
+      maeTolerance: props.acceptanceMaeTolerance ?? ACCEPTANCE_DEFAULTS.maeTolerance,
+      maxNon2xx: props.acceptanceMaxNon2xx ?? ACCEPTANCE_DEFAULTS.maxNon2xx,
+      p99LatencyMs: props.acceptanceP99Latency?.toMilliseconds() ?? ACCEPTANCE_DEFAULTS.p99LatencyMs,
+      concurrency: ACCEPTANCE_DEFAULTS.concurrency,
+      requestTimeoutMs: ACCEPTANCE_DEFAULTS.requestTimeoutMs,
+      requestsPerSecond: props.acceptanceRequestsPerSecond ?? 25,
+      timeBudgetSeconds: ACCEPTANCE_TIME_BUDGET.toSeconds(),
+    };
+    const acceptanceFunction = new AcceptanceActionFunction(scope, 'AcceptanceActionFunction', {
+      description: 'Release pipeline AcceptanceTest action: replays the staged model\'s held-out test split through the staging API',
+      role: testRole,
+      logGroup: lambdaLogGroup(scope, 'AcceptanceActionLogs', testRole, RemovalPolicy.DESTROY),
+      ...physicalName,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      // The whole test runs in one invocation, within CodePipeline's 20-minute reply limit.
+      timeout: ACCEPTANCE_TIMEOUT,
+      environment: { [ACCEPTANCE_ACTION_ENV.CONFIG]: stack.toJsonString(config) },
+    });
+
+    const putJobResults: NagAcknowledgement = {
+      id: 'AwsSolutions-IAM5',
+      reason: 'codepipeline:PutJobSuccessResult and PutJobFailureResult only accept Resource "*" (they name a job, not a pipeline); '
+        + 'the Lambda invoke action adds exactly these two actions.',
+      appliesTo: ['Resource::*'],
+    };
+    acknowledgeNag(deployRole, [putJobResults, {
+      id: 'AwsSolutions-IAM5',
+      reason: 'Function.grantInvoke allows the staging endpoint\'s deploy function and its versions and aliases (<function ARN>:*); '
+        + 'the action invokes that one function and holds no deploy permissions of its own.',
+      appliesTo: [nagResource(scope, `${target.deployFunction.functionArn}:*`)],
+    }], true);
+    const keyArnUnknown = home.crossAccount && Token.isUnresolved(artifactKey?.keyArn);
+    acknowledgeNag(testRole, [putJobResults, ...(keyArnUnknown ? [crossAccountDecryptNag(scope, artifactKey)] : []), {
+      id: 'AwsSolutions-IAM5',
+      reason: 'Model versions are numbered at registration, within the quality gate\'s group only. Evaluation reports and held-out '
+        + 'test splits sit under per-execution prefixes of the training artifact bucket, limited to those two files.',
+      appliesTo: [
+        ...reg.modelPackageArns().map((arn) => nagResource(scope, arn)),
+        nagResource(scope, evaluationReports(props.trainingPipeline)),
+        nagResource(scope, heldOutTestSplits(props.trainingPipeline)),
+      ],
+    }], true);
+    return { deployFunction, acceptanceFunction, home };
+  }
+
+  /**
+   * Where a target's action functions live. In the pipeline's account: here. In another account: beside the target,
+   * in its stack, with a role there that CodePipeline assumes for the action (a CodePipeline cross-account action:
+   * CodePipeline invokes the function by name in the role's account).
+   */
+  private actionHome(target: IModelDeploymentTarget, prop: string): ActionHome {
+    const pipelineStack = Stack.of(this);
+    const targetScope = target as unknown as IConstruct;
+    if (!Construct.isConstruct(targetScope) || Stack.of(targetScope).account === pipelineStack.account) {
+      return { scope: this, crossAccount: false };
+    }
+    const targetStack = Stack.of(targetScope);
+    const existing = this.crossAccountHomes.find((h) => h.scope.node.scope === targetScope);
+    if (existing) return existing;
+    new PropsValidator('ReleasePipeline')
+      .check(!Token.isUnresolved(targetStack.account) && !Token.isUnresolved(targetStack.region), prop, targetScope.node.path,
+        'its stack is in another account than the pipeline\'s, so both stacks need a concrete env (account and region)')
+      .check(!Token.isUnresolved(pipelineStack.account) && !Token.isUnresolved(pipelineStack.region), prop, targetScope.node.path,
+        'it is in another stack than the pipeline, which needs a concrete env (account and region) for cross-account actions')
+      .check(targetStack.region === pipelineStack.region, prop, targetScope.node.path,
+        `its stack is in region ${targetStack.region}, the pipeline in ${pipelineStack.region}: give the target the pipeline's region`)
+      .throwIfInvalid();
+    const scope = new Construct(targetScope, `ReleaseActions${this.node.addr.slice(0, 8)}`);
+    // The pipeline's role, and only it, may assume the action role. The condition, not a role principal, so that the
+    // target stack deploys before the pipeline's role exists (IAM checks role principals when the policy is written).
+    const actionRole = new iam.Role(scope, 'ActionRole', {
+      roleName: PhysicalName.GENERATE_IF_NEEDED,
+      description: `CodePipeline assumes it for the actions of release pipeline ${this.pipelineName} in this account`,
+      assumedBy: new iam.AccountPrincipal(pipelineStack.account).withConditions({
+        ArnEquals: { 'aws:PrincipalArn': this.pipelineRoleArn(pipelineStack) },
+      }),
+    });
+    const home: ActionHome = { scope, crossAccount: true, actionRole };
+    this.crossAccountHomes.push(home);
+    return home;
+  }
+
+  /** The name of the pipeline's role, known at synth so that the target accounts' action roles can trust it. */
+  private pipelineRoleName(): string {
+    return `${this.pipelineName.slice(0, 50)}-pipeline-role`.replace(/[^\w+=,.@-]/g, '-');
+  }
+
+  private pipelineRoleArn(stack: Stack): string {
+    return `arn:${Aws.PARTITION}:iam::${stack.account}:role/${this.pipelineRoleName()}`;
+  }
+
+  private pipelineRole(): iam.Role {
+    this.generatedPipelineRole ??= new iam.Role(this, 'PipelineRole', {
+      roleName: this.pipelineRoleName(),
+      description: `Role of release pipeline ${this.pipelineName}`,
+      assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com'),
+    });
+    return this.generatedPipelineRole;
   }
 
   /** Exactly what the Train action calls (PutJob*Result is added by the Lambda invoke action). */
@@ -542,10 +817,69 @@ export class ReleasePipeline extends Construct {
         id: 'AwsSolutions-IAM5',
         reason: 'Function.grantInvoke allows the endpoint\'s deploy function and its versions and aliases (<function ARN>:*); '
           + 'the action invokes that one function and holds no deploy permissions of its own.',
-        appliesTo: [nagResource(this, `${props.deploymentTarget.deployFunction.functionArn}:*`)],
+        appliesTo: [nagResource(deployRole, `${props.deploymentTarget.deployFunction.functionArn}:*`)],
       },
     ], true);
   }
+}
+
+/** Where a target's action functions are created, and the role CodePipeline uses for its actions there. */
+interface ActionHome {
+  readonly scope: Construct;
+  readonly crossAccount: boolean;
+  /** The action role in the target account; undefined in the pipeline's account (CDK generates one). */
+  readonly actionRole?: iam.Role;
+}
+
+/**
+ * Decrypting the training artifacts from another account, through S3 only. A key created in the training stack has
+ * no name, so its ARN is not known in that account at synth: the statement then names the training account's keys,
+ * and the key policy TrainingPipeline writes for its `consumerAccounts` is what admits this account, to that one key
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html). An imported key
+ * (`kms.Key.fromKeyArn`) is named exactly.
+ */
+function crossAccountDecrypt(key: kms.IKey | undefined): iam.PolicyStatement {
+  if (!key) {
+    throw new Error('Invalid ReleasePipeline props:\n- trainingPipeline has no encryptionKey; a target in another account '
+      + 'reads the training artifacts only with a customer managed key (give TrainingPipeline encryptionKey and consumerAccounts)');
+  }
+  const stack = Stack.of(key);
+  return new iam.PolicyStatement({
+    sid: 'DecryptTrainingArtifactsThroughS3',
+    actions: ['kms:Decrypt'],
+    resources: [trainingKeys(key)],
+    conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } },
+  });
+}
+
+function trainingKeys(key: kms.IKey): string {
+  if (!Token.isUnresolved(key.keyArn)) return key.keyArn;
+  const stack = Stack.of(key);
+  return `arn:${Aws.PARTITION}:kms:${stack.region}:${stack.account}:key/*`;
+}
+
+function crossAccountDecryptNag(scope: IConstruct, key: kms.IKey | undefined): NagAcknowledgement {
+  return {
+    id: 'AwsSolutions-IAM5',
+    reason: 'The training account\'s key ARN is unknown in this account at synth: kms:Decrypt names that account\'s keys, only through S3; '
+      + 'the training key\'s policy admits this account to that one key.',
+    appliesTo: [nagResource(scope, trainingKeys(key!))],
+  };
+}
+
+/** The action role of a cross-account target: ListFunctions needs "*", the invoke grant covers versions and aliases. */
+function acknowledgeActionRole(home: ActionHome): void {
+  acknowledgeNag(home.actionRole!, [{
+    id: 'AwsSolutions-IAM5',
+    reason: 'The Lambda invoke action adds lambda:ListFunctions, which has no resource-level permissions, and invokes its functions '
+      + 'in this account by any version or alias (<function arn>:*).',
+    appliesTo: [
+      'Resource::*',
+      ...home.scope.node.children
+        .filter((c): c is lambda.Function => c instanceof lambda.Function)
+        .map((f) => nagResource(home.scope, `${f.functionArn}:*`)),
+    ],
+  }], true);
 }
 
 function registry(props: ReleasePipelineProps): IModelRegistry {
@@ -555,6 +889,11 @@ function registry(props: ReleasePipelineProps): IModelRegistry {
 /** The evaluation report of any execution of the training pipeline (`<execution id>/EvaluateModel/evaluation/evaluation.json`), nothing else. */
 function evaluationReports(trainingPipeline: TrainingPipeline): string {
   return trainingPipeline.artifactBucket.arnForObjects(`*/${STEP_NAMES.evaluate}/${PROCESSING_OUTPUTS.evaluation}/${EVALUATION_REPORT.filePath}`);
+}
+
+/** The held-out test split of any execution (`<execution id>/PreprocessData/heldout/test.csv`), nothing else. */
+function heldOutTestSplits(trainingPipeline: TrainingPipeline): string {
+  return trainingPipeline.artifactBucket.arnForObjects(`*/${STEP_NAMES.preprocess}/${HELD_OUT_TEST_SPLIT.outputName}/${HELD_OUT_TEST_SPLIT.fileName}`);
 }
 
 function validate(props: ReleasePipelineProps): void {
@@ -596,5 +935,35 @@ function validate(props: ReleasePipelineProps): void {
       'at least one command must remain, or the CI stage checks nothing');
     v.pattern('ciCommands.nodejsVersion', props.ciCommands.nodejsVersion, /^(\d+(\.x)?|latest)$/, 'it must be a Node.js major version such as "22"');
   }
+  validateStaging(v, props);
   v.throwIfInvalid();
+}
+
+function validateStaging(v: PropsValidator, props: ReleasePipelineProps): void {
+  const staged = props.stagingTarget !== undefined;
+  v.check(!staged || props.stagingApiUrl !== undefined, 'stagingApiUrl', props.stagingApiUrl,
+    'it is required with stagingTarget: the acceptance test calls the staging API (ModelServing.apiUrl)');
+  v.check(staged || props.stagingApiUrl === undefined, 'stagingApiUrl', props.stagingApiUrl, 'it only applies with stagingTarget');
+  v.check(!staged || props.stagingTarget !== props.deploymentTarget, 'stagingTarget', props.stagingTarget?.endpointName,
+    'it must be another endpoint than deploymentTarget');
+  if (props.stagingApiUrl !== undefined && !Token.isUnresolved(props.stagingApiUrl)) {
+    v.pattern('stagingApiUrl', props.stagingApiUrl, /^https?:\/\/[^\s/]+(\/\S*)?$/, 'it must be an http(s) URL');
+  }
+  const settingProps = {
+    acceptanceMseTolerance: 'mseTolerance', acceptanceMaeTolerance: 'maeTolerance', acceptanceMaxNon2xx: 'maxNon2xx',
+  } as const;
+  for (const [prop, field] of Object.entries(settingProps)) {
+    const value = props[prop as keyof typeof settingProps];
+    v.check(staged || value === undefined, prop, value, 'it only applies with stagingTarget');
+    const problem = acceptanceSettingProblems({ [field]: value })[0];
+    v.check(problem === undefined, prop, value, problem?.replace(/^\w+ is \S+: /, '') ?? '');
+  }
+  if (props.acceptanceP99Latency) {
+    v.check(staged, 'acceptanceP99Latency', props.acceptanceP99Latency.toHumanString(), 'it only applies with stagingTarget');
+    const ms = props.acceptanceP99Latency.toMilliseconds({ integral: false });
+    v.check(ms >= 1 && ms <= 60_000, 'acceptanceP99Latency', props.acceptanceP99Latency.toHumanString(), 'it must be between 1 millisecond and 1 minute');
+  }
+  const rps = props.acceptanceRequestsPerSecond;
+  v.check(staged || rps === undefined, 'acceptanceRequestsPerSecond', rps, 'it only applies with stagingTarget');
+  v.check(rps === undefined || (Number.isFinite(rps) && rps > 0 && rps <= 1000), 'acceptanceRequestsPerSecond', rps, 'it must be a number above 0, at most 1000');
 }
