@@ -43,6 +43,14 @@ export interface WebFrontendProps {
   readonly feedbackEnabled?: boolean;
 
   /**
+   * Whether feedback becomes training data: only then does the app say the ring count "helps retrain the model"
+   * (`config.json`'s `feedbackRetrainsModel`). Needs `feedbackEnabled`.
+   *
+   * @default false
+   */
+  readonly feedbackRetrainsModel?: boolean;
+
+  /**
    * CloudFront price class.
    *
    * @default cloudfront.PriceClass.PRICE_CLASS_100 (the cheapest: North America and Europe edge locations)
@@ -210,7 +218,11 @@ export class WebFrontend extends Construct {
     new s3deploy.BucketDeployment(this, 'DeployApp', {
       sources: [
         s3deploy.Source.asset(WEBAPP_ASSET_DIR),
-        s3deploy.Source.jsonData('config.json', { apiUrl: props.apiUrl, feedback: props.feedbackEnabled ?? true }, { escape: true }),
+        s3deploy.Source.jsonData('config.json', {
+          apiUrl: props.apiUrl,
+          feedback: props.feedbackEnabled ?? true,
+          feedbackRetrainsModel: props.feedbackRetrainsModel ?? false,
+        }, { escape: true }),
       ],
       destinationBucket: siteBucket,
       distribution: this.distribution,
@@ -233,6 +245,8 @@ function validateProps(props: WebFrontendProps): void {
     'it must be an absolute http(s) URL such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');
   v.check(props.apiOrigin === undefined || Token.isUnresolved(props.apiOrigin) || /^https?:\/\/[^/\s]+$/.test(props.apiOrigin), 'apiOrigin', props.apiOrigin,
     'it must be a scheme and host without a path, such as https://abc123.execute-api.eu-west-1.amazonaws.com');
+  v.check(!(props.feedbackRetrainsModel && props.feedbackEnabled === false), 'feedbackRetrainsModel', props.feedbackRetrainsModel,
+    'the app only offers feedback with feedbackEnabled: remove it or set feedbackEnabled to true');
   v.check((props.domainNames === undefined) === (props.certificate === undefined), 'domainNames', props.domainNames,
     'domainNames and certificate go together: give both or neither');
   v.check(props.domainNames === undefined || props.domainNames.length > 0, 'domainNames', props.domainNames,

@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { App, Fn, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -166,9 +169,39 @@ describe('WebFrontend prop validation', () => {
     ['empty domainNames', { domainNames: [], certificate: {} as acm.ICertificate }, /domainNames is ; it must name at least one domain/],
     ['an apiOrigin with a path', { apiOrigin: 'https://abc.example.com/prod' }, /apiOrigin is "https:\/\/abc.example.com\/prod"/],
     ['a regional web ACL', { webAclId: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/x/1' }, /webAclId is .*scope CLOUDFRONT/],
+    ['feedbackRetrainsModel without feedback', { feedbackEnabled: false, feedbackRetrainsModel: true }, /feedbackRetrainsModel is true; the app only offers feedback with feedbackEnabled/],
   ];
   test.each(cases)('fails on %s, naming the prop', (_name, props, message) => {
     const stack = new Stack(new App(), 'Test');
     expect(() => new WebFrontend(stack, 'Web', { apiUrl: API_URL, ...props })).toThrow(message);
+  });
+});
+
+describe('WebFrontend config.json', () => {
+  /** The config.json the deployment writes, read from the synthesized cloud assembly's staged asset. */
+  function configJson(props: Partial<WebFrontendProps> = {}): unknown {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'web-config-'));
+    try {
+      const app = new App({ outdir });
+      new WebFrontend(new Stack(app, 'Test'), 'Web', { apiUrl: API_URL, ...props });
+      app.synth();
+      const found = fs.readdirSync(outdir).map((d) => path.join(outdir, d, 'config.json')).filter((f) => fs.existsSync(f));
+      expect(found).toHaveLength(1);
+      return JSON.parse(fs.readFileSync(found[0], 'utf8'));
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  }
+
+  test('by default offers feedback and does not promise retraining', () => {
+    expect(configJson()).toEqual({ apiUrl: API_URL, feedback: true, feedbackRetrainsModel: false });
+  });
+
+  test('feedbackRetrainsModel: true says so (the app then promises the ring count helps retrain the model)', () => {
+    expect(configJson({ feedbackRetrainsModel: true })).toEqual({ apiUrl: API_URL, feedback: true, feedbackRetrainsModel: true });
+  });
+
+  test('without feedback there is neither feedback nor the promise', () => {
+    expect(configJson({ feedbackEnabled: false })).toEqual({ apiUrl: API_URL, feedback: false, feedbackRetrainsModel: false });
   });
 });

@@ -234,6 +234,26 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'on a 390×844 phone the answer is in view after "Predict age"',
+    viewport: { width: 390, height: 844 },
+    async run(page, env) {
+      await open(page, env);
+      await fillExample(page);
+      const button = page.getByRole('button', { name: 'Predict age' });
+      await button.scrollIntoViewIfNeeded();
+      await button.click();
+      await expectAge(page, env);
+      const status = result(page).getByRole('status');
+      await eventually(async () => {
+        const box = await status.boundingBox();
+        const viewport = page.viewportSize()!;
+        assert(box, 'the result has no box');
+        assert(box.y >= 0 && box.y + box.height <= viewport.height && box.x >= 0 && box.x + box.width <= viewport.width,
+          `the result (${Math.round(box.y)}–${Math.round(box.y + box.height)} px from the top) is outside the ${viewport.height} px viewport`);
+      }, 2_000);
+    },
+  },
+  {
     name: 'usable at 360 px wide',
     viewport: { width: 360, height: 780 },
     async run(page, env) {

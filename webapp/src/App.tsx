@@ -57,7 +57,12 @@ export function App({ fetchFn = browserFetch, configUrl = CONFIG_PATH }: AppProp
         </div>
       )}
       {config.status === 'ready' && (
-        <PredictionForm apiUrl={config.config.apiUrl} feedbackEnabled={config.config.feedback} fetchFn={fetchFn} />
+        <PredictionForm
+          apiUrl={config.config.apiUrl}
+          feedbackEnabled={config.config.feedback}
+          feedbackRetrainsModel={config.config.feedbackRetrainsModel}
+          fetchFn={fetchFn}
+        />
       )}
     </main>
   );

@@ -26,10 +26,12 @@ interface FeedbackFormProps {
   readonly apiUrl: string;
   readonly predictionId: string;
   readonly fetchFn: FetchFn;
+  /** The deployment turns feedback into training data: only then does the form say it retrains the model. */
+  readonly retrainsModel?: boolean;
 }
 
 /** Lets a person who counted the rings report the true value for this prediction. */
-export function FeedbackForm({ apiUrl, predictionId, fetchFn }: FeedbackFormProps) {
+export function FeedbackForm({ apiUrl, predictionId, fetchFn, retrainsModel = false }: FeedbackFormProps) {
   const id = useId();
   const [value, setValue] = useState('');
   const [badInput, setBadInput] = useState(false);
@@ -86,7 +88,7 @@ export function FeedbackForm({ apiUrl, predictionId, fetchFn }: FeedbackFormProp
           onBlur={() => setShowError(value !== '' || badInput)}
         />
         <p id={hintId} className="hint">
-          A whole number from {MIN_RINGS} to {MAX_RINGS}. It helps check and retrain the model.
+          A whole number from {MIN_RINGS} to {MAX_RINGS}. {retrainsModel ? 'It helps check and retrain the model.' : 'It helps check the model.'}
         </p>
         {error && (
           <p id={errorId} className="message error">

@@ -23,7 +23,7 @@ export const SLOW_AFTER_MS = 2_500;
 type RequestState =
   | { readonly status: 'idle' }
   | { readonly status: 'pending'; readonly slow: boolean }
-  | { readonly status: 'done'; readonly prediction: Prediction }
+  | { readonly status: 'done'; readonly prediction: Prediction; readonly values: FormValues }
   | { readonly status: 'failed'; readonly failure: Failure; readonly retryAt?: Date };
 
 const RETRYABLE = new Set<Failure['kind']>(['unavailable', 'endpoint', 'throttled', 'http', 'network', 'timeout', 'malformed']);
@@ -31,6 +31,8 @@ const RETRYABLE = new Set<Failure['kind']>(['unavailable', 'endpoint', 'throttle
 interface PredictionFormProps {
   readonly apiUrl: string;
   readonly feedbackEnabled: boolean;
+  /** Whether feedback becomes training data (config.json `feedbackRetrainsModel`). */
+  readonly feedbackRetrainsModel?: boolean;
   readonly fetchFn: FetchFn;
 }
 
@@ -42,7 +44,12 @@ function formatRings(rings: number): string {
   return rings.toLocaleString('en', { maximumFractionDigits: 1 });
 }
 
-export function PredictionForm({ apiUrl, feedbackEnabled, fetchFn }: PredictionFormProps) {
+/** Whether the form still holds the values a prediction was made from. */
+function sameValues(a: FormValues, b: FormValues): boolean {
+  return FIELD_ORDER.every((name) => (a[name] ?? '').trim() === (b[name] ?? '').trim());
+}
+
+export function PredictionForm({ apiUrl, feedbackEnabled, feedbackRetrainsModel = false, fetchFn }: PredictionFormProps) {
   const [values, setValues] = useState<FormValues>(emptyValues);
   const [badInputs, setBadInputs] = useState<Record<string, boolean>>({});
   const [touched, setTouched] = useState<Record<string, boolean>>({});
@@ -60,6 +67,7 @@ export function PredictionForm({ apiUrl, feedbackEnabled, fetchFn }: PredictionF
   const pending = request.status === 'pending';
   const clientErrors = validateForm(values, badInputs).errors;
   const warnings = consistencyWarnings(values);
+  const stale = request.status === 'done' && !sameValues(values, request.values);
   const shownError = (name: string): string | undefined =>
     ((touched[name] || submitted) && clientErrors[name]) || serverErrors[name];
 
@@ -102,7 +110,7 @@ export function PredictionForm({ apiUrl, feedbackEnabled, fetchFn }: PredictionF
     try {
       const outcome = await predict(fetchFn, apiUrl, instance);
       if (outcome.ok) {
-        setRequest({ status: 'done', prediction: outcome.value });
+        setRequest({ status: 'done', prediction: outcome.value, values });
         return;
       }
       const failure = outcome.failure;
@@ -187,7 +195,12 @@ export function PredictionForm({ apiUrl, feedbackEnabled, fetchFn }: PredictionF
             </p>
           )}
           {request.status === 'done' && (
-            <>
+            <div className={stale ? 'stale' : undefined}>
+              {stale && (
+                <p className="message warning" data-testid="stale">
+                  Out of date: the measurements changed since this prediction. Choose “Predict age” again.
+                </p>
+              )}
               <p className="age">
                 <span className="age-value">{formatOneDecimal(request.prediction.ageYears)}</span> years
               </p>
@@ -195,7 +208,7 @@ export function PredictionForm({ apiUrl, feedbackEnabled, fetchFn }: PredictionF
                 {formatRings(request.prediction.rings)} rings predicted; age is rings + {AGE_OFFSET_YEARS} years.
               </p>
               <p className="meta">Model version: {request.prediction.modelVersion || 'unknown'}</p>
-            </>
+            </div>
           )}
           {request.status === 'failed' && <p className="placeholder">No prediction.</p>}
         </div>
@@ -210,7 +223,13 @@ export function PredictionForm({ apiUrl, feedbackEnabled, fetchFn }: PredictionF
       </section>
 
       {feedbackEnabled && request.status === 'done' && (
-        <FeedbackForm key={request.prediction.predictionId} apiUrl={apiUrl} predictionId={request.prediction.predictionId} fetchFn={fetchFn} />
+        <FeedbackForm
+          key={request.prediction.predictionId}
+          apiUrl={apiUrl}
+          predictionId={request.prediction.predictionId}
+          fetchFn={fetchFn}
+          retrainsModel={feedbackRetrainsModel}
+        />
       )}
     </>
   );

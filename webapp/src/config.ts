@@ -6,6 +6,8 @@ export interface AppConfig {
   readonly apiUrl: string;
   /** Whether the API stores feedback about predictions. */
   readonly feedback: boolean;
+  /** Whether that feedback becomes training data (only then may the app promise it retrains the model). */
+  readonly feedbackRetrainsModel: boolean;
 }
 
 export const CONFIG_PATH = 'config.json';
@@ -14,7 +16,7 @@ export class ConfigError extends Error {}
 
 export function parseConfig(body: unknown, baseUrl: string): AppConfig {
   if (typeof body !== 'object' || body === null) throw new ConfigError('The configuration is not a JSON object.');
-  const { apiUrl, feedback } = body as Record<string, unknown>;
+  const { apiUrl, feedback, feedbackRetrainsModel } = body as Record<string, unknown>;
   if (typeof apiUrl !== 'string' || apiUrl.trim() === '') throw new ConfigError('The configuration has no apiUrl.');
   let url: URL;
   try {
@@ -29,8 +31,15 @@ export function parseConfig(body: unknown, baseUrl: string): AppConfig {
   if (feedback !== undefined && typeof feedback !== 'boolean') {
     throw new ConfigError('The configuration\'s "feedback" must be true or false.');
   }
+  if (feedbackRetrainsModel !== undefined && typeof feedbackRetrainsModel !== 'boolean') {
+    throw new ConfigError('The configuration\'s "feedbackRetrainsModel" must be true or false.');
+  }
   const href = url.href;
-  return { apiUrl: href.endsWith('/') ? href : `${href}/`, feedback: feedback ?? false };
+  return {
+    apiUrl: href.endsWith('/') ? href : `${href}/`,
+    feedback: feedback ?? false,
+    feedbackRetrainsModel: (feedback ?? false) && (feedbackRetrainsModel ?? false),
+  };
 }
 
 export async function loadConfig(fetchFn: FetchFn, configUrl = CONFIG_PATH): Promise<AppConfig> {

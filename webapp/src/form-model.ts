@@ -4,6 +4,7 @@
  */
 import { DATASET_SCALE_DIVISOR, MEASURES, SEX_CODES } from '../../src/contracts/abalone-data';
 import { PREDICTION_INSTANCE_SCHEMA } from '../../src/contracts/prediction-api';
+import { TYPICAL_RANGES } from './typical-ranges';
 
 /** One abalone as the API expects it: `sex` plus the seven measures in mm and g. */
 export type PredictionInstance = { sex: string } & Record<string, string | number>;
@@ -21,24 +22,13 @@ export interface MeasureInput {
   readonly min: number;
   readonly max: number;
   readonly step: number;
-  /** Smallest and largest value seen in the UCI data, in human units. */
+  /** The central range of the UCI data (1st to 99th percentile), in human units, rounded to 1 mm or 0.1 g. */
   readonly typical?: readonly [number, number];
 }
 
 const SEX_LABELS: Readonly<Record<string, string>> = { F: 'Female', M: 'Male', I: 'Infant' };
 
 export const SEX_OPTIONS = SEX_CODES.map((code) => ({ code, label: SEX_LABELS[code] ?? code }));
-
-/** UCI Abalone minimum and maximum per column, on the dataset's scale. */
-const UCI_RANGES: Readonly<Record<string, readonly [number, number]>> = {
-  length: [0.075, 0.815],
-  diameter: [0.055, 0.65],
-  height: [0, 1.13],
-  whole_weight: [0.002, 2.8255],
-  shucked_weight: [0.001, 1.488],
-  viscera_weight: [0.0005, 0.76],
-  shell_weight: [0.0015, 1.005],
-};
 
 /** Dataset scale to human units, without floating-point noise (0.2245 × 200 = 44.9). */
 export function toHumanUnits(datasetValue: number): number {
@@ -55,7 +45,8 @@ function schemaBound(field: string, key: 'minimum' | 'maximum'): number {
 }
 
 export const MEASURE_INPUTS: readonly MeasureInput[] = MEASURES.map((m) => {
-  const range = UCI_RANGES[m.column];
+  const range = TYPICAL_RANGES[m.column];
+  const round = (v: number) => (m.unit === 'mm' ? Math.round(toHumanUnits(v)) : Math.round(toHumanUnits(v) * 10) / 10);
   return {
     name: m.apiField,
     label: m.label,
@@ -64,7 +55,7 @@ export const MEASURE_INPUTS: readonly MeasureInput[] = MEASURES.map((m) => {
     max: schemaBound(m.apiField, 'maximum'),
     // The UCI data has 1 mm and 0.1 g resolution.
     step: m.unit === 'mm' ? 0.5 : 0.1,
-    typical: range ? [toHumanUnits(range[0]), toHumanUnits(range[1])] : undefined,
+    typical: range ? [round(range[0]), round(range[1])] : undefined,
   };
 });
 

@@ -28,9 +28,15 @@ describe('Retry-After', () => {
 describe('parseConfig', () => {
   const base = 'https://site.example/config.json';
 
-  it('normalises apiUrl to end in a slash and defaults feedback to off', () => {
-    expect(parseConfig({ apiUrl: 'https://api.example/prod' }, base)).toEqual({ apiUrl: 'https://api.example/prod/', feedback: false });
-    expect(parseConfig({ apiUrl: 'https://api.example/prod/', feedback: true }, base).feedback).toBe(true);
+  it('normalises apiUrl to end in a slash and defaults feedback and retraining to off', () => {
+    expect(parseConfig({ apiUrl: 'https://api.example/prod' }, base)).toEqual({
+      apiUrl: 'https://api.example/prod/', feedback: false, feedbackRetrainsModel: false,
+    });
+    expect(parseConfig({ apiUrl: 'https://api.example/prod/', feedback: true }, base)).toMatchObject({ feedback: true, feedbackRetrainsModel: false });
+    expect(parseConfig({ apiUrl: 'https://a.example/', feedback: true, feedbackRetrainsModel: true }, base).feedbackRetrainsModel).toBe(true);
+    // No feedback, nothing to retrain on.
+    expect(parseConfig({ apiUrl: 'https://a.example/', feedbackRetrainsModel: true }, base).feedbackRetrainsModel).toBe(false);
+    expect(() => parseConfig({ apiUrl: 'https://a.example/', feedbackRetrainsModel: 'yes' }, base)).toThrow(/"feedbackRetrainsModel" must be true or false/);
   });
 
   it('resolves a relative apiUrl against the site', () => {

@@ -299,6 +299,27 @@ describe('feedback', () => {
     return setup;
   }
 
+  it('promises retraining only when config.json says feedback retrains the model', async () => {
+    await predicted(() => jsonResponse(200, {}));
+    expect(descriptionOf(screen.getByLabelText('Actual ring count'))).toContain('It helps check the model.');
+    expect(descriptionOf(screen.getByLabelText('Actual ring count'))).not.toContain('retrain');
+  });
+
+  it('says it helps retrain the model when config.json has feedbackRetrainsModel: true', async () => {
+    await predicted(() => jsonResponse(200, {}), { apiUrl: API_URL, feedback: true, feedbackRetrainsModel: true });
+    expect(descriptionOf(screen.getByLabelText('Actual ring count'))).toContain('It helps check and retrain the model.');
+  });
+
+  it('marks the shown prediction out of date as soon as an input changes, and not when it changes back', async () => {
+    const { user } = await predicted(() => jsonResponse(200, {}));
+    expect(screen.queryByTestId('stale')).not.toBeInTheDocument();
+    const length = screen.getByLabelText('Length (mm)');
+    await user.type(length, '5');
+    expect(screen.getByTestId('stale')).toHaveTextContent('Out of date');
+    await user.type(length, '{Backspace}');
+    expect(screen.queryByTestId('stale')).not.toBeInTheDocument();
+  });
+
   it('is hidden when the deployment does not collect it', async () => {
     await predicted(undefined, { apiUrl: API_URL });
     expect(screen.queryByLabelText('Actual ring count')).not.toBeInTheDocument();
