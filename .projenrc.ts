@@ -41,6 +41,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@^2.1100.0',
     '@types/aws-lambda',
     '@aws-sdk/client-application-auto-scaling',
+    '@aws-sdk/client-cloudwatch',
     '@aws-sdk/client-codepipeline',
     '@aws-sdk/client-lambda',
     '@aws-sdk/client-dynamodb',
@@ -53,7 +54,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ajv-draft-04@^1',
   ],
 
-  gitignore: ['/assets/', '/examples/cdk.out/', '/.venv/', '__pycache__/', '*.pyc', '/bench/out/'],
+  gitignore: ['/assets/', '/examples/cdk.out/', '.abalone-local/', '/.venv/', '__pycache__/', '*.pyc', '/bench/out/'],
 });
 
 // Local mode's command line (src/local/cli.ts).
@@ -68,8 +69,14 @@ const LAMBDA_FUNCTIONS: Array<[entrypoint: string, constructFile: string]> = [
   ['src/model-serving/runtime/deploy/deploy.lambda.ts', 'src/model-serving/deploy-function.ts'],
   ['src/model-serving/runtime/deploy/cleanup.lambda.ts', 'src/model-serving/cleanup-function.ts'],
   ['src/model-serving/runtime/deploy/cleanup-complete.lambda.ts', 'src/model-serving/cleanup-complete-function.ts'],
+  ['src/model-serving/runtime/feedback/export.lambda.ts', 'src/model-serving/feedback-export-function.ts'],
+  ['src/model-serving/runtime/feedback/training-export.lambda.ts', 'src/model-serving/feedback-training-export-function.ts'],
   ['src/release-pipeline/runtime/train-action.lambda.ts', 'src/release-pipeline/train-action-function.ts'],
   ['src/release-pipeline/runtime/deploy-action.lambda.ts', 'src/release-pipeline/deploy-action-function.ts'],
+  ['src/release-pipeline/runtime/acceptance-action.lambda.ts', 'src/release-pipeline/acceptance-action-function.ts'],
+  ['src/model-monitoring/runtime/start-monitoring.lambda.ts', 'src/model-monitoring/start-monitoring-function.ts'],
+  ['src/model-monitoring/runtime/publish-drift-metrics.lambda.ts', 'src/model-monitoring/publish-drift-metrics-function.ts'],
+  ['src/model-monitoring/runtime/retrain-on-drift.lambda.ts', 'src/model-monitoring/retrain-on-drift-function.ts'],
 ];
 for (const [entrypoint, constructFile] of LAMBDA_FUNCTIONS) {
   new awscdk.LambdaFunction(project, {
@@ -87,7 +94,7 @@ project.eslint?.allowDevDeps('src/**/runtime/**');
 // One direction of imports (README "Layout"): contracts <- definition builder <- constructs; contracts (and the
 // pure definition builder) <- runtime; local mode -> definition + runtime + contracts. Constructs never load
 // runtime code, so the package synthesizes with only its peer dependencies installed.
-const CONSTRUCT_FOLDERS = '{data-ingest,model-serving,release-pipeline,training-pipeline,quality-gate,web-frontend}';
+const CONSTRUCT_FOLDERS = '{data-ingest,model-monitoring,model-serving,release-pipeline,training-pipeline,quality-gate,web-frontend}';
 const CONSTRUCT_CODE = ['./src/*.ts', './src/private/**', `./src/${CONSTRUCT_FOLDERS}/*.ts`];
 const RUNTIME_CODE = ['./src/*/runtime/**', './src/local/**'];
 project.eslint?.addRules({

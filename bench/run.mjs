@@ -71,11 +71,27 @@ for (const file of readdirSync(webAssets).filter((f) => f.endsWith('.js'))) {
 }
 console.log(`JS ${kb(jsRaw)} raw, ${kb(jsGzip)} gzip -9; build (tsc + vite) ${buildSeconds.toFixed(1)} s`);
 
+section('Drift monitoring: the MonitorDrift step over 100,000 captured records, local runner (target <= 5 s)');
+const monitorBench = spawnSync('npx', ['ts-node', '--transpile-only', 'bench/monitor-bench.ts'], { cwd: root, encoding: 'utf8' });
+process.stdout.write(monitorBench.stdout);
+if (monitorBench.status !== 0) {
+  process.stderr.write(monitorBench.stderr);
+  process.exitCode = 1;
+}
+
 section('Model quality: MSE on the held-out 15% over 10 split seeds (target: mean <= 4.6, gate 6.0 passes on every seed)');
 const ml = spawnSync(python, ['bench/ml/mse_over_seeds.py'], { cwd: root, encoding: 'utf8' });
 process.stdout.write(ml.stdout);
 if (ml.status !== 0) {
   process.stderr.write(ml.stderr);
+  process.exitCode = 1;
+}
+
+section('Tuning: held-out MSE over 10 split seeds, tuned vs untuned (target: tuned <= 0.98 x untuned, gate passes on every seed); local tuning wall time, 20 trials (target <= 60 s)');
+const tuning = spawnSync(python, ['bench/ml/tuning_over_seeds.py'], { cwd: root, encoding: 'utf8' });
+process.stdout.write(tuning.stdout);
+if (tuning.status !== 0) {
+  process.stderr.write(tuning.stderr);
   process.exitCode = 1;
 }
 

@@ -4,7 +4,8 @@ SageMaker Processing script (scikit-learn 1.2-1 container). Reads every *.csv / 
 under --input-dir, re-validates each row against the raw data contract, fits a
 ColumnTransformer (one-hot sex + standardised measures) on the training split, and writes
 label-first headerless CSVs plus the preprocessor model.tar.gz for the sklearn serving
-container. Exits non-zero with a readable message on any problem.
+container, and the training split's raw-feature profile that drift monitoring compares served
+data with (profile/training-profile.json). Exits non-zero with a readable message on any problem.
 
 The data contract comes from abalone_contract, generated from src/contracts/abalone-data.ts:
 beside this script in ml/, and in a zip archive on PYTHONPATH in the job (the pipeline
@@ -33,8 +34,9 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from abalone_contract import (
-    DATASET_SCALE_DIVISOR, MAX_DATASET_VALUE, MAX_RINGS, MEASURES, PREPROCESSOR_ARCHIVE, RAW_COLUMNS, SERVING_CODE_DIR,
-    SERVING_PROGRAM, SEX_CODES, SEX_COLUMN, SHARED_MODULES,
+    DATASET_SCALE_DIVISOR, MAX_DATASET_VALUE, MAX_RINGS, MEASURES, PREPROCESSOR_ARCHIVE, PROFILE_QUANTILE_BINS,
+    PROFILE_SAMPLE_SIZE, RAW_COLUMNS, SERVING_CODE_DIR, SERVING_PROGRAM, SEX_CODES, SEX_COLUMN, SHARED_MODULES,
+    TRAINING_PROFILE_DIR, TRAINING_PROFILE_FILE, TRAINING_PROFILE_VERSION,
 )
 from abalone_contract import LABEL_COLUMN as LABEL
 
@@ -43,6 +45,9 @@ FEATURES = COLUMNS[:-1]
 # Fixed (sorted) category order so the feature layout never depends on which sexes a split holds.
 SEX_CATEGORIES = sorted(SEX_CODES)
 FEATURE_COLUMNS = tuple(f"{SEX_COLUMN}_{s}" for s in SEX_CATEGORIES) + MEASURES
+# The raw held-out test split (HELD_OUT_TEST_SPLIT in src/contracts/acceptance-test.ts: its output folder and file).
+HELD_OUT_DIR = "heldout"
+HELD_OUT_FILE = "test.csv"
 
 DATA_SUFFIXES = (".csv", ".data")
 MAX_PROBLEMS = 20
@@ -252,6 +257,55 @@ def write_model_archive(path: str, preprocessor: ColumnTransformer, inference_sc
             add_bytes(tar, f"{SERVING_CODE_DIR}/{name}", data)
 
 
+def bin_index(edges: Sequence[float], values: np.ndarray) -> np.ndarray:
+    """Bin of each value: bin i holds edges[i] <= v < edges[i+1], the outer bins open-ended (the monitoring job
+    judges served values with the same rule)."""
+    return np.searchsorted(np.asarray(edges[1:-1], dtype=np.float64), values, side="right")
+
+
+def training_profile(train: pd.DataFrame, seed: int) -> dict:
+    """The reference distribution of the training split's raw features (the TrainingProfile document of
+    src/contracts/monitoring.ts): per measure the quantile bin edges, each bin's share and a seeded sample for the
+    KS test; per category its share."""
+    rng = np.random.default_rng(seed)
+    size = min(PROFILE_SAMPLE_SIZE, len(train))
+    # One row sample for every measure, sorted so the document does not depend on the draw's order.
+    rows = np.sort(rng.choice(len(train), size=size, replace=False))
+    numeric = {}
+    for column in MEASURES:
+        values = train[column].to_numpy(dtype=np.float64)
+        # Tied quantiles (few distinct values) would make empty bins: keep each edge once.
+        edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, PROFILE_QUANTILE_BINS + 1)))
+        if len(edges) < 2:
+            edges = np.array([edges[0], edges[0]])
+        counts = np.bincount(bin_index(edges, values), minlength=len(edges) - 1)
+        numeric[column] = {
+            "binEdges": edges.tolist(),
+            "proportions": (counts / len(values)).tolist(),
+            "sample": values[rows].tolist(),
+        }
+    shares = train[SEX_COLUMN].value_counts(normalize=True)
+    categorical = {SEX_COLUMN: {"frequencies": {code: float(shares.get(code, 0.0)) for code in SEX_CODES}}}
+    return {"version": TRAINING_PROFILE_VERSION, "recordCount": int(len(train)), "numeric": numeric,
+            "categorical": categorical}
+
+
+def write_raw_rows(path: str, rows: List[List[str]]) -> None:
+    """The held-out test split as the raw data contract has it (the fields as read, no header): the acceptance test
+    replays it through the prediction API in human units."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        for fields in rows:
+            f.write(",".join(fields) + "\n")
+
+
+def write_profile(path: str, profile: dict) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(profile, f, indent=1)
+        f.write("\n")
+
+
 def resolve_inference_script(given: Optional[str]) -> str:
     if given is not None:
         candidates = [given]
@@ -271,7 +325,8 @@ def run(args: argparse.Namespace) -> Dict[str, int]:
                          f"(got {args.train_ratio} and {args.validation_ratio})")
     inference_script = resolve_inference_script(args.inference_script)
     files = find_data_files(args.input_dir)
-    frame = to_frame(read_rows(files, args.input_dir))
+    rows = read_rows(files, args.input_dir)
+    frame = to_frame(rows)
     splits = split_indices(len(frame), args.seed, args.train_ratio, args.validation_ratio)
 
     # Fit on the training split only, so validation and test stay unseen.
@@ -281,6 +336,9 @@ def run(args: argparse.Namespace) -> Dict[str, int]:
         write_csv(os.path.join(args.output_dir, name, f"{name}.csv"),
                   part[LABEL].to_numpy(), preprocessor.transform(part[list(FEATURES)]))
     write_model_archive(os.path.join(args.output_dir, "model", PREPROCESSOR_ARCHIVE), preprocessor, inference_script)
+    write_raw_rows(os.path.join(args.output_dir, HELD_OUT_DIR, HELD_OUT_FILE), [rows[i] for i in splits["test"]])
+    write_profile(os.path.join(args.output_dir, TRAINING_PROFILE_DIR, TRAINING_PROFILE_FILE),
+                  training_profile(frame.iloc[splits["train"]], args.seed))
     return {"files": len(files), "rows": len(frame), **{name: len(idx) for name, idx in splits.items()}}
 
 
@@ -290,7 +348,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="folder searched recursively for *.csv and *.data raw files")
     parser.add_argument("--output-dir", default="/opt/ml/processing",
                         help="writes train/train.csv, validation/validation.csv, test/test.csv, "
-                             f"model/{PREPROCESSOR_ARCHIVE}")
+                             f"model/{PREPROCESSOR_ARCHIVE}, {TRAINING_PROFILE_DIR}/{TRAINING_PROFILE_FILE}, "
+                             f"{HELD_OUT_DIR}/{HELD_OUT_FILE}")
     parser.add_argument("--seed", type=int, default=42, help="seed of the random split")
     parser.add_argument("--train-ratio", type=float, default=0.7)
     parser.add_argument("--validation-ratio", type=float, default=0.15, help="the test split takes the rest")

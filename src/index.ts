@@ -6,3 +6,4 @@ export * from './model-serving';
 export * from './web-frontend';
 export * from './mlops-abalone-pipeline';
 export * from './release-pipeline';
+export * from './model-monitoring';

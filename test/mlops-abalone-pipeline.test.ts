@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { ApiAuthorization, EndpointDeployment, MlopsAbalonePipeline, MlopsAbalonePipelineProps, ModelServing, PredictionStore } from '../src';
+import { ApiAuthorization, DriftMonitoring, EndpointDeployment, MlopsAbalonePipeline, MlopsAbalonePipelineProps, ModelServing, PredictionStore } from '../src';
 import { addNagChecks, nagFindings } from './support/nag';
 
 function build(props: MlopsAbalonePipelineProps = {}): { stack: Stack; mlops: MlopsAbalonePipeline; template: Template } {
@@ -113,6 +113,53 @@ describe('MlopsAbalonePipeline options', () => {
   ])('fails on %s, naming the prop', (_name, projectName) => {
     const stack = new Stack(new App(), 'Test');
     expect(() => new MlopsAbalonePipeline(stack, 'Abalone', { projectName })).toThrow(/projectName is "/);
+  });
+
+  test('drift monitoring is on by default, watches the endpoint and reads the captures in the artifact bucket', () => {
+    const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const mlops = new MlopsAbalonePipeline(stack, 'Abalone', { projectName: 'abalone', monitoringEmails: ['ops@example.com'], driftedShareThreshold: 0.5 });
+    const template = Template.fromStack(stack);
+    expect(mlops.driftMonitoring).toBeInstanceOf(DriftMonitoring);
+    expect(mlops.driftMonitoring!.endpointName).toBe(mlops.modelServing.endpointName);
+    expect(mlops.driftMonitoring!.pipelineName).toBe('abalone-monitoring');
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DriftedFeatureShare', Threshold: 0.5 });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const starter = template.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^Drift monitoring: starts the monitoring pipeline') },
+    });
+    expect(Object.keys(starter)).toHaveLength(1);
+    expect(JSON.stringify(starter)).toContain(`"Ref":"${stack.resolve(mlops.trainingPipeline.artifactBucket.bucketName).Ref}"`);
+    // No retraining unless asked.
+    expect(mlops.driftMonitoring!.retrainFunction).toBeUndefined();
+  });
+
+  test('retrainOnDrift lets the drift alarm start the release pipeline, and passes nag', () => {
+    const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+    addNagChecks(stack);
+    const mlops = new MlopsAbalonePipeline(stack, 'Abalone', { retrainOnDrift: true });
+    const template = Template.fromStack(stack);
+    expect(mlops.driftMonitoring!.retrainFunction).toBeDefined();
+    const statements = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st) => st.Sid === 'StartReleasePipelineOncePerCooldown');
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Resource).toEqual(stack.resolve(mlops.releasePipeline.pipeline.pipelineArn));
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('without data capture there is no drift monitoring, and its props fail naming them', () => {
+    const stack = new Stack(new App(), 'Test');
+    const mlops = new MlopsAbalonePipeline(stack, 'Abalone', { dataCapture: false });
+    expect(mlops.driftMonitoring).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::Scheduler::Schedule', 0);
+    expect(() => new MlopsAbalonePipeline(new Stack(new App(), 'Test'), 'Abalone', { dataCapture: false, retrainOnDrift: true }))
+      .toThrow(/retrainOnDrift is true; drift monitoring reads the endpoint's captures/);
+  });
+
+  test('bad drift monitoring props fail naming the prop', () => {
+    const stack = new Stack(new App(), 'Test');
+    expect(() => new MlopsAbalonePipeline(stack, 'Abalone', { driftPsiThreshold: 0 })).toThrow(/psiThreshold is 0/);
   });
 
   test('bad props of a sub-construct fail naming the prop', () => {

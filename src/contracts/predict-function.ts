@@ -9,6 +9,27 @@ export const PREDICTION_KEY_ATTRIBUTE = 'predictionId';
 /** TTL attribute of the predictions table (epoch seconds). */
 export const PREDICTION_TTL_ATTRIBUTE = 'expiresAt';
 
+/**
+ * The other attributes of a predictions-table item. The predict function writes them; the feedback exporter reads
+ * them from the table's stream.
+ */
+export const PREDICTION_ITEM_ATTRIBUTES = {
+  /** When the prediction was made (ISO 8601, UTC). */
+  createdAt: 'createdAt',
+  modelVersion: 'modelVersion',
+  rings: 'rings',
+  ageYears: 'ageYears',
+  /** The request's instance in human units, a map keyed by the API's field names. */
+  input: 'input',
+  /** The invocation's SageMaker `InferenceId`: the capture record's `eventMetadata.inferenceId`. */
+  inferenceId: 'inferenceId',
+  /** The prediction's line within that invocation's CSV (0-based). */
+  row: 'row',
+  /** Feedback: the actual rings, and when they were reported. */
+  actualRings: 'actualRings',
+  feedbackAt: 'feedbackAt',
+} as const;
+
 /** Environment variable names of the predict function. */
 export const PREDICT_FUNCTION_ENV = {
   /** Name of the SageMaker endpoint to invoke. */

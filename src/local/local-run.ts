@@ -5,15 +5,15 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LocalPipelineRunner, LocalRunResult, StepEvent } from './pipeline-runner';
-import { LocalModelRegistry } from './registry';
+import { LocalPipelineRunner, LocalRunResult, StepEvent, TrialRecord } from './pipeline-runner';
+import { DataFileLineage, LocalModelRegistry } from './registry';
 import { zipArchive } from './zip-archive';
 import { ABALONE_DATASET_FILE, ABALONE_DATASET_SHA256 } from '../contracts/abalone-dataset';
 import { DATA_FILE_SUFFIXES } from '../contracts/data-layout';
 import { formatError, validateRawData } from '../data-ingest/runtime/raw-data-validator';
 import {
   DEFAULT_MSE_THRESHOLD, EVALUATION_REPORT, PARAMETER_NAMES, SHARED_PYTHON_MODULES, STEP_NAMES,
-  PipelineDefinition, abaloneTrainingSpec, buildAbaloneTrainingDefinition,
+  PipelineDefinition, TuningSettings, abaloneTrainingSpec, buildAbaloneTrainingDefinition,
 } from '../training-pipeline/definition';
 import { SKLEARN_IMAGE, XGBOOST_IMAGE } from '../training-pipeline/definition/images';
 
@@ -34,10 +34,11 @@ const MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024;
 
 export interface LocalRunOptions {
   /**
-   * A file, a folder of `.csv`/`.data` files, or an http(s) URL.
+   * A file, a folder of `.csv`/`.data` files, or an http(s) URL; or several of them, all read by the one run (e.g. the
+   * original data and a `local feedback export` file).
    * @default the UCI Abalone data shipped in the package ({@link DEFAULT_DATA_FILE}), checksum verified
    */
-  readonly data?: string;
+  readonly data?: string | readonly string[];
   /** Local mode's home: the registry lives in `<home>/registry`. */
   readonly home: string;
   /** This run's folder. @default <home>/runs/<execution id> */
@@ -49,6 +50,12 @@ export interface LocalRunOptions {
   /** Pipeline parameter values, e.g. `{ SplitSeed: 7 }`. */
   readonly parameters?: Record<string, string | number>;
   readonly onProgress?: (event: StepEvent) => void;
+  /** Tune the hyperparameters (a Tuning step in place of TrainModel), as the construct's `tuning` prop does. */
+  readonly tuning?: TuningSettings;
+  /** Seed of the local tuning strategy. @default 0 */
+  readonly tuningSeed?: number;
+  /** Called as each tuning trial ends. */
+  readonly onTrial?: (trial: TrialRecord) => void;
 }
 
 export interface LocalRunReport extends LocalRunResult {
@@ -70,7 +77,7 @@ export class DataRejectedError extends Error {
  * The definition local mode runs: the construct's builder with local locations in place of S3 and ECR. The run
  * provides the shared modules' archive ({@link writeSharedModulesArchive}).
  */
-export function localDefinition(options: Pick<LocalRunOptions, 'mseThreshold' | 'maxMae' | 'minR2'>): PipelineDefinition {
+export function localDefinition(options: Pick<LocalRunOptions, 'mseThreshold' | 'maxMae' | 'minR2' | 'tuning'>): PipelineDefinition {
   const script = (fileName: string) => ({ s3Uri: `local://ml/${fileName}`, fileName });
   return buildAbaloneTrainingDefinition(abaloneTrainingSpec(options, {
     roleArn: 'local',
@@ -97,8 +104,11 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunReport
   const dataDir = path.join(outDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
 
-  const files = await collectData(options.data ?? verifiedDefaultData(), dataDir);
-  await validateFiles(files);
+  const sources = options.data === undefined ? [verifiedDefaultData()] : [options.data].flat();
+  if (sources.length === 0) throw new DataRejectedError('No data given');
+  const collected = await collectAll(sources, dataDir);
+  const files = collected.map((c) => c.file);
+  const lineage = await validateFiles(collected);
   const manifestPath = path.join(outDir, 'manifest.json');
   fs.writeFileSync(manifestPath, JSON.stringify([{ prefix: 'local://run/data/' }, ...files.map((f) => path.basename(f))], null, 2));
 
@@ -110,12 +120,19 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunReport
     workDir: outDir,
     python: options.python,
     xgboostTrainScript: path.join(ML_DIR, 'local_xgboost_train.py'),
+    tunerScript: path.join(ML_DIR, 'local_tuner.py'),
+    tuningSeed: options.tuningSeed,
+    onTrial: options.onTrial,
     registry: new LocalModelRegistry(path.join(options.home, 'registry')),
     executionId,
     parameters: { [PARAMETER_NAMES.inputManifestUri]: 'local://run/manifest.json', ...options.parameters },
     onProgress: options.onProgress,
   });
-  const result = await runner.run();
+  const run = await runner.run();
+  // The model's lineage names every data file it was trained on (name, source, rows, SHA-256).
+  const result = run.registeredModel
+    ? { ...run, registeredModel: new LocalModelRegistry(path.join(options.home, 'registry')).recordDataFiles(run.registeredModel.version, lineage) }
+    : run;
   const report = result.propertyFiles[`${STEP_NAMES.evaluate}.${EVALUATION_REPORT.propertyFileName}`] as any;
   const metrics = report?.regression_metrics
     ? { mse: report.regression_metrics.mse.value, mae: report.regression_metrics.mae.value, r2: report.regression_metrics.r2.value }
@@ -146,6 +163,30 @@ export function verifiedDefaultData(file: string = DEFAULT_DATA_FILE): string {
     throw new DataRejectedError(`The package's default data ${file} is damaged: its SHA-256 is ${actual}, expected ${ABALONE_DATASET_SHA256}. Reinstall the package, or pass --data FILE|DIR|URL.`);
   }
   return file;
+}
+
+/** Copies every source into the run; with several sources, file names are numbered so they cannot collide. */
+async function collectAll(sources: readonly string[], dataDir: string): Promise<Array<{ file: string; source: string }>> {
+  if (sources.length === 1) return (await collectData(sources[0], dataDir)).map((file) => ({ file, source: describeSource(sources[0], file) }));
+  const collected: Array<{ file: string; source: string }> = [];
+  for (const [i, source] of sources.entries()) {
+    const sub = path.join(dataDir, `.source-${i}`);
+    fs.mkdirSync(sub, { recursive: true });
+    for (const file of await collectData(source, sub)) {
+      const target = path.join(dataDir, `${String(collected.length).padStart(3, '0')}-${path.basename(file).replace(/^\d{3}-/, '')}`);
+      fs.renameSync(file, target);
+      collected.push({ file: target, source: describeSource(source, file) });
+    }
+    fs.rmSync(sub, { recursive: true, force: true });
+  }
+  return collected;
+}
+
+/** Where a data file came from: the URL, the file itself, or the folder's file. */
+function describeSource(source: string, copied: string): string {
+  if (/^https?:\/\//.test(source)) return source;
+  const resolved = path.resolve(source);
+  return fs.statSync(resolved).isDirectory() ? path.join(resolved, path.basename(copied).replace(/^\d{3}-/, '')) : resolved;
 }
 
 /** Copies the data into the run: a file, the data files of a folder, or a download. */
@@ -188,15 +229,19 @@ async function download(url: string, target: string): Promise<void> {
   fs.writeFileSync(target, Buffer.concat(chunks));
 }
 
-/** The same validation DataIngest applies to uploads, with the same messages. */
-async function validateFiles(files: string[]): Promise<void> {
+/** The same validation DataIngest applies to uploads, with the same messages; each valid file's lineage. */
+async function validateFiles(files: ReadonlyArray<{ file: string; source: string }>): Promise<DataFileLineage[]> {
   const problems: string[] = [];
-  for (const file of files) {
+  const lineage: DataFileLineage[] = [];
+  for (const { file, source } of files) {
     const result = await validateRawData(fs.createReadStream(file) as AsyncIterable<Uint8Array>);
     if (!result.valid) {
       const details = result.errors.slice(0, 10).map((e) => `  ${formatError(e)}`);
       problems.push(`${path.basename(file)}: ${result.reason}`, ...details);
+    } else {
+      lineage.push({ name: path.basename(file), source, rows: result.rows, sha256: result.sha256! });
     }
   }
   if (problems.length > 0) throw new DataRejectedError(`The data was rejected:\n${problems.join('\n')}`);
+  return lineage;
 }

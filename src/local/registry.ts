@@ -17,6 +17,17 @@ export interface RegisteredContainer {
   readonly modelDataPath: string;
 }
 
+/** One data file a model version was trained on, as the run read it. */
+export interface DataFileLineage {
+  /** Its name in the run's `data` folder (what the run's manifest lists). */
+  readonly name: string;
+  /** Where it was copied from: a file path or a URL. */
+  readonly source: string;
+  /** Data rows (a header row not counted). */
+  readonly rows: number;
+  readonly sha256: string;
+}
+
 /** A registered model version. */
 export interface RegisteredModel {
   readonly version: number;
@@ -32,6 +43,8 @@ export interface RegisteredModel {
   readonly metrics: unknown;
   /** Lineage: the input manifest, split seed, pipeline execution. */
   readonly customerMetadata: Record<string, string>;
+  /** Lineage: the data files the run read, when the run recorded them. */
+  readonly dataFiles?: readonly DataFileLineage[];
 }
 
 /** What RegisterModel hands over. */
@@ -106,6 +119,13 @@ export class LocalModelRegistry {
   /** The newest Approved version, if any. */
   public latestApproved(): RegisteredModel | undefined {
     return this.list().filter((m) => m.approvalStatus === 'Approved').pop();
+  }
+
+  /** Records the data files a version was trained on. */
+  public recordDataFiles(version: number, dataFiles: readonly DataFileLineage[]): RegisteredModel {
+    const model = { ...this.get(version), dataFiles };
+    this.write(model);
+    return model;
   }
 
   /** Sets a version's approval status. */

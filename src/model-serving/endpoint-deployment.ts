@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, CustomResource, Duration, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Aws, CustomResource, Duration, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -13,6 +13,7 @@ import { CleanupFunction } from './cleanup-function';
 import { DeployFunction } from './deploy-function';
 import type { IModelDeploymentTarget } from './deployment-target';
 import { PropNamer, validateProps } from './validated-props';
+import { TRAINING_EXECUTIONS_PREFIX } from '../contracts/artifact-layout';
 import {
   AutoScalingConfig,
   BLUE_GREEN_LIMITS,
@@ -22,6 +23,7 @@ import {
   TrafficRoutingSettings,
 } from '../contracts/endpoint-deploy-config';
 import { ENDPOINT_NAME, namePrefixFor, SAGEMAKER_NAME, VARIANT_NAME } from '../contracts/endpoint-names';
+import { CAPTURE_VARIANT_NAME, DATA_CAPTURE_PREFIX } from '../contracts/monitoring';
 import type { IModelRegistry } from '../model-registry/model-registry';
 import { lambdaLogGroup, lambdaRole } from '../private/functions';
 import { imageRepositoryArns, resolveBuiltInImages, sagemakerContainerStatements } from '../private/image-mapping';
@@ -99,18 +101,13 @@ export interface EndpointDeploymentProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * Bucket that receives captured requests and responses, under `data-capture/`.
+   * Endpoint Data Capture: SageMaker writes each sampled request and its response to the artifact bucket under
+   * `data-capture/<endpoint>/AllTraffic/yyyy/mm/dd/hh/` (UTC hour of the invocation), one JSON line per invocation,
+   * CSV bodies as text, with the predict function's `InferenceId`. This is what drift monitoring reads.
    *
-   * @default - no data capture
+   * @default - capture on, 100% of requests, kept 90 days
    */
-  readonly dataCaptureBucket?: s3.IBucket;
-
-  /**
-   * Percentage of requests captured, when `dataCaptureBucket` is set.
-   *
-   * @default 100
-   */
-  readonly dataCapturePercent?: number;
+  readonly dataCapture?: EndpointDataCaptureOptions;
 
   /**
    * Server errors (Invocation5XXErrors) per minute, two minutes in a row, that roll an update back.
@@ -144,6 +141,50 @@ export interface EndpointDeploymentProps {
    * @default EndpointTrafficRouting.allAtOnce()
    */
   readonly trafficRouting?: EndpointTrafficRouting;
+}
+
+/** Endpoint Data Capture settings of {@link EndpointDeploymentProps.dataCapture}. */
+export interface EndpointDataCaptureOptions {
+  /**
+   * Capture requests and responses.
+   *
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Percentage of invocations captured: a whole number from 0 to 100 (`InitialSamplingPercentage`).
+   *
+   * @default 100
+   */
+  readonly samplingPercentage?: number;
+
+  /**
+   * How long captured objects are kept: a lifecycle rule on the artifact bucket expires them after this, in whole
+   * days. Applies when the artifact bucket is an `s3.Bucket` of this app; an imported bucket's owner sets its own
+   * lifecycle (giving this prop with an imported bucket fails the synth).
+   *
+   * @default Duration.days(90)
+   */
+  readonly expiration?: Duration;
+}
+
+/**
+ * Where an endpoint's captures are: what a drift monitor reads. SageMaker writes
+ * `s3://<bucket>/<endpointKeyPrefix>yyyy/mm/dd/hh/<file>.jsonl`.
+ */
+export interface DataCaptureLocation {
+  /** The bucket the captures are written to (the artifact bucket). */
+  readonly bucket: s3.IBucket;
+
+  /** Prefix of every endpoint's captures in the bucket: `data-capture/`. */
+  readonly keyPrefix: string;
+
+  /** Prefix of this endpoint's captures: `data-capture/<endpoint name>/AllTraffic/`. */
+  readonly endpointKeyPrefix: string;
+
+  /** The key the captures are encrypted with; undefined for S3 managed encryption. */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /** Options of {@link EndpointTrafficRouting.canary}. */
@@ -197,7 +238,7 @@ export class EndpointTrafficRouting {
 }
 
 const DEFAULT_INSTANCE_TYPE = 'ml.m5.large';
-const DATA_CAPTURE_PREFIX = 'data-capture/';
+const DEFAULT_CAPTURE_EXPIRATION = Duration.days(90);
 
 // How long the rollback alarms need to fire. They evaluate 1-minute periods and alarm after 2 breaching ones. SageMaker
 // publishes endpoint invocation metrics once a minute
@@ -295,13 +336,22 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
       .check(Token.isUnresolved(s.minCapacity) || Token.isUnresolved(s.maxCapacity) || s.minCapacity <= s.maxCapacity, name('maxCapacity'), s.maxCapacity,
         `it must be at least ${name('minCapacity')} (${s.minCapacity})`)
       .number(name('targetInvocationsPerInstance'), props.targetInvocationsPerInstance, { greaterThan: 0 })
-      .number(name('dataCapturePercent'), props.dataCapturePercent, { min: 0, max: 100, integer: true })
-      .check(props.dataCapturePercent === undefined || props.dataCaptureBucket !== undefined, name('dataCapturePercent'), props.dataCapturePercent,
-        `it only applies with ${name('dataCaptureBucket')}; set ${name('dataCaptureBucket')} too`)
+      .number(`${name('dataCapture')}.samplingPercentage`, props.dataCapture?.samplingPercentage, { min: 0, max: 100, integer: true })
+      .number(`${name('dataCapture')}.expiration`, props.dataCapture?.expiration?.toDays({ integral: false }), { min: 1, integer: true })
       .number(name('rollbackErrorThreshold'), props.rollbackErrorThreshold, { min: 1, integer: true })
       .number(name('rollbackLatencyThreshold'), props.rollbackLatencyThreshold?.toMilliseconds(), { min: 1 })
       .number(name('deploymentBakeTime'), props.deploymentBakeTime?.toSeconds({ integral: false }),
         { min: 0, max: BLUE_GREEN_LIMITS.maxWaitSeconds, integer: true });
+    if (!s.capture) {
+      for (const option of ['samplingPercentage', 'expiration'] as const) {
+        v.check(props.dataCapture?.[option] === undefined, `${name('dataCapture')}.${option}`, describeOption(props.dataCapture?.[option]),
+          `it only applies with data capture; remove it or set ${name('dataCapture')}.enabled to true`);
+      }
+    } else {
+      v.check(props.dataCapture?.expiration === undefined || props.artifactBucket instanceof s3.Bucket, `${name('dataCapture')}.expiration`,
+        props.dataCapture?.expiration?.toHumanString(),
+        `the artifact bucket (${name('artifactBucket')}) is imported, so its lifecycle is its owner's; expire ${DATA_CAPTURE_PREFIX} there and remove this`);
+    }
     validateTrafficTiming(v, s, name);
     if (!s.autoScaling) {
       for (const prop of ['minCapacity', 'maxCapacity', 'targetInvocationsPerInstance'] as const) {
@@ -325,12 +375,15 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
   /** Alarms that roll an update back (server errors, latency). */
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
 
+  /** Where the endpoint's captured requests and responses are; undefined when data capture is off. */
+  public readonly dataCaptureLocation?: DataCaptureLocation;
+
   constructor(scope: Construct, id: string, props: EndpointDeploymentProps) {
     super(scope, id);
     validateProps('EndpointDeployment', props, EndpointDeployment._validateProps);
     const {
       instanceType, instanceCount, autoScaling, minCapacity, maxCapacity, targetInvocations,
-      capturePercent, errorThreshold, latency, bakeTime, routing,
+      capture, capturePercent, captureExpiration, errorThreshold, latency, bakeTime, routing,
     } = settingsOf(props);
 
     const stack = Stack.of(this);
@@ -400,7 +453,20 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
       '/aws/sagemaker/Endpoints*', { pull: 'PullInferenceImages', login: 'EcrLogin', metrics: 'EndpointMetrics' });
     modelRole.addToPrincipalPolicy(pullImages);
     modelRole.addToPrincipalPolicy(ecrLogin);
-    props.artifactBucket.grantRead(modelRole);
+    const foreignArtifacts = foreignArtifactBucket(this, props.artifactBucket);
+    if (foreignArtifacts) {
+      // Exactly what the training account shares (TrainingPipeline consumerAccounts): its bucket policy allows
+      // s3:GetObject on the execution outputs, its key policy kms:Decrypt through S3. SageMaker reads the model data
+      // with this role (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms).
+      modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'ReadTrainingArtifacts',
+        actions: ['s3:GetObject'],
+        resources: [props.artifactBucket.arnForObjects(`${TRAINING_EXECUTIONS_PREFIX}*`)],
+      }));
+      modelRole.addToPrincipalPolicy(foreignArtifacts.decryptStatement);
+    } else {
+      props.artifactBucket.grantRead(modelRole);
+    }
     props.encryptionKey?.grantDecrypt(modelRole);
     const endpointLogGroup = stack.formatArn({
       service: 'logs',
@@ -421,15 +487,40 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
     }));
 
     let dataCapture: DeployConfig['dataCapture'];
-    if (props.dataCaptureBucket) {
-      props.dataCaptureBucket.grantPut(modelRole, `${DATA_CAPTURE_PREFIX}*`);
-      const captureKey = props.dataCaptureBucket.encryptionKey ?? props.encryptionKey;
-      if (captureKey && captureKey !== props.dataCaptureBucket.encryptionKey) captureKey.grantEncrypt(modelRole);
+    if (capture) {
+      const bucket = props.artifactBucket;
+      // Another account's key admits this one to decrypt only (TrainingPipeline consumerAccounts).
+      const captureKey = (foreignArtifacts ? undefined : bucket.encryptionKey) ?? props.encryptionKey;
+      const endpointKeyPrefix = `${DATA_CAPTURE_PREFIX}${this.endpointName}/${CAPTURE_VARIANT_NAME}/`;
+      // No AWS page names the role that writes captures; the model's execution role is the only one an endpoint has
+      // (CreateModel's ExecutionRoleArn, https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms;
+      // CreateEndpointConfig takes no role), so it gets PutObject under this endpoint's own capture prefix, nothing else.
+      modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'WriteDataCapture',
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(`${endpointKeyPrefix}*`)],
+      }));
+      if (captureKey) {
+        // An SSE-KMS PutObject needs kms:GenerateDataKey on the key
+        // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms); SageMaker
+        // encrypts the captures with DataCaptureConfig.KmsKeyId
+        // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html).
+        modelRole.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid: 'EncryptDataCapture',
+          actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+          resources: [captureKey.keyArn],
+        }));
+      }
+      if (bucket instanceof s3.Bucket) {
+        bucket.addLifecycleRule({ id: 'ExpireDataCapture', prefix: DATA_CAPTURE_PREFIX, expiration: captureExpiration });
+      }
       dataCapture = {
-        destinationS3Uri: props.dataCaptureBucket.s3UrlForObject(DATA_CAPTURE_PREFIX.replace(/\/$/, '')),
+        // SageMaker appends <endpoint>/<variant>/yyyy/mm/dd/hh/ to it.
+        destinationS3Uri: bucket.s3UrlForObject(DATA_CAPTURE_PREFIX.replace(/\/$/, '')),
         samplingPercentage: capturePercent,
         kmsKeyId: captureKey?.keyArn,
       };
+      this.dataCaptureLocation = { bucket, keyPrefix: DATA_CAPTURE_PREFIX, endpointKeyPrefix, encryptionKey: captureKey };
     }
 
     const scaling: AutoScalingConfig | undefined = autoScaling ? {
@@ -662,7 +753,8 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
       scalingProbeAlarms,
       endpointLogGroup,
       artifactBucket: props.artifactBucket,
-      dataCaptureBucket: props.dataCaptureBucket,
+      foreignArtifacts,
+      dataCaptureLocation: this.dataCaptureLocation,
       encryptionKey: props.encryptionKey,
     });
   }
@@ -728,7 +820,8 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
     scalingProbeAlarms: string;
     endpointLogGroup: string;
     artifactBucket: s3.IBucket;
-    dataCaptureBucket?: s3.IBucket;
+    foreignArtifacts?: ForeignArtifactBucket;
+    dataCaptureLocation?: DataCaptureLocation;
     encryptionKey?: kms.IKey;
   }): void {
     const res = (arn: string) => nagResource(this, arn);
@@ -758,11 +851,23 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
         reason: 'ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; image pulls are limited to the two SageMaker inference repositories and metrics to the SageMaker endpoint namespace by condition.',
         appliesTo: ['Resource::*'],
       },
-      {
+      r.foreignArtifacts ? {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The model artifacts are written by the training pipeline of another account under per-execution keys only known at run time; '
+          + `the role only reads objects under ${TRAINING_EXECUTIONS_PREFIX}, which that account's bucket policy shares.`,
+        appliesTo: [res(r.artifactBucket.arnForObjects(`${TRAINING_EXECUTIONS_PREFIX}*`))],
+      } : {
         id: 'AwsSolutions-IAM5',
         reason: 'The model artifacts are written by the training pipeline under keys only known at run time; the role only reads the artifact bucket (grantRead).',
         appliesTo: ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', `${res(r.artifactBucket.bucketArn)}/*`],
       },
+      ...(r.foreignArtifacts?.keyArnUnknown ? [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'The training account\'s key ARN is unknown in this account at synth: kms:Decrypt names that account\'s keys, only through S3; '
+          + 'the training key\'s policy admits this account to that one key. Importing the bucket with its encryptionKey '
+          + '(kms.Key.fromKeyArn) names the one key instead.',
+        appliesTo: [res(r.foreignArtifacts.keyResource)],
+      }] : []),
       {
         id: 'AwsSolutions-IAM5',
         reason: 'SageMaker names the log streams of the endpoint at run time, inside the endpoint\'s own log group.',
@@ -773,10 +878,10 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
         reason: 'The KMS grants (grantDecrypt/grantEncrypt) cover data-key variants of the one customer managed key.',
         appliesTo: ['Action::kms:GenerateDataKey*', 'Action::kms:ReEncrypt*'],
       }] : []),
-      ...(r.dataCaptureBucket ? [{
+      ...(r.dataCaptureLocation ? [{
         id: 'AwsSolutions-IAM5',
-        reason: 'Data capture writes objects that SageMaker names by endpoint, variant and time under the data capture prefix (grantPut).',
-        appliesTo: ['Action::s3:Abort*', `${res(r.dataCaptureBucket.bucketArn)}/${DATA_CAPTURE_PREFIX}*`],
+        reason: 'Data capture writes objects that SageMaker names by hour and file under this endpoint\'s own capture prefix (s3:PutObject only).',
+        appliesTo: [`${res(r.dataCaptureLocation.bucket.bucketArn)}/${r.dataCaptureLocation.endpointKeyPrefix}*`],
       }] : []),
     ], true);
 
@@ -827,6 +932,44 @@ export class EndpointDeployment extends Resource implements sagemaker.IEndpoint,
   }
 }
 
+
+/** An artifact bucket of another account, and the statement that decrypts its objects here. */
+interface ForeignArtifactBucket {
+  readonly decryptStatement: iam.PolicyStatement;
+  /** The key ARN the statement names, or the owner account's keys (`key/*`) when the ARN is unknown here. */
+  readonly keyResource: string;
+  readonly keyArnUnknown: boolean;
+}
+
+/**
+ * The artifact bucket when it belongs to another account than the endpoint's stack; undefined otherwise.
+ *
+ * The model data is SSE-KMS encrypted with that account's key, so the model role needs `kms:Decrypt` on it, which the
+ * role's own policy must grant too (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html).
+ * CDK's key grants across environments put `Resource: "*"` in the grantee's policy (aws-kms `KeyGrants`), so the
+ * statement is written here: the bucket's `encryptionKey` when its ARN resolves in this stack (a key imported with
+ * `kms.Key.fromKeyArn`), otherwise the owner account's keys in its Region, and through S3 only either way.
+ */
+function foreignArtifactBucket(scope: Construct, bucket: s3.IBucket): ForeignArtifactBucket | undefined {
+  const stack = Stack.of(scope);
+  const account = bucket.env.account;
+  if (Token.isUnresolved(account) || Token.isUnresolved(stack.account) || account === stack.account) return undefined;
+  const region = Token.isUnresolved(bucket.env.region) ? stack.region : bucket.env.region;
+  const key = bucket.encryptionKey;
+  const keyArnKnown = key !== undefined && (!Token.isUnresolved(key.keyArn) || Stack.of(key) === stack);
+  const keyResource = keyArnKnown ? key.keyArn : `arn:${Aws.PARTITION}:kms:${region}:${account}:key/*`;
+  return {
+    keyResource,
+    keyArnUnknown: !keyArnKnown,
+    decryptStatement: new iam.PolicyStatement({
+      sid: 'DecryptTrainingArtifactsThroughS3',
+      actions: ['kms:Decrypt'],
+      resources: [keyResource],
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
+    }),
+  };
+}
+
 /** EndpointDeployment's props with their defaults applied. */
 interface EndpointSettings {
   readonly instanceType: string;
@@ -835,7 +978,9 @@ interface EndpointSettings {
   readonly minCapacity: number;
   readonly maxCapacity: number;
   readonly targetInvocations: number;
+  readonly capture: boolean;
   readonly capturePercent: number;
+  readonly captureExpiration: Duration;
   readonly errorThreshold: number;
   readonly latency: Duration;
   readonly bakeTime: Duration;
@@ -852,7 +997,9 @@ function settingsOf(props: EndpointDeploymentProps): EndpointSettings {
     minCapacity,
     maxCapacity: props.maxCapacity ?? Math.max(4, minCapacity),
     targetInvocations: props.targetInvocationsPerInstance ?? 70,
-    capturePercent: props.dataCapturePercent ?? 100,
+    capture: props.dataCapture?.enabled ?? true,
+    capturePercent: props.dataCapture?.samplingPercentage ?? 100,
+    captureExpiration: props.dataCapture?.expiration ?? DEFAULT_CAPTURE_EXPIRATION,
     errorThreshold: props.rollbackErrorThreshold ?? 1,
     latency: props.rollbackLatencyThreshold ?? Duration.seconds(1),
     bakeTime: props.deploymentBakeTime ?? Duration.minutes(5),
@@ -892,6 +1039,10 @@ function validateTrafficTiming(v: PropsValidator, s: EndpointSettings, name: Pro
     `${routing.type === 'CANARY' ? `with the canary's bake of ${canaryBake} s, ` : ''}an update would wait ${waits} s in all; `
     + `at most ${MAX_UPDATE_WAIT_SECONDS} s are allowed, so that an update in flight ends in time for the endpoint to be deleted `
     + 'with its stack (SageMaker refuses to delete an endpoint while it updates, and a custom resource waits at most an hour)');
+}
+
+function describeOption(value: number | Duration | undefined): unknown {
+  return value instanceof Duration ? value.toHumanString() : value;
 }
 
 /** `sagemaker:InvokeEndpoint` on exactly one endpoint. */

@@ -9,7 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { IModelDeploymentTarget } from './deployment-target';
-import { EndpointDeployment, EndpointDeploymentProps, EndpointTrafficRouting } from './endpoint-deployment';
+import { DataCaptureLocation, EndpointDataCaptureOptions, EndpointDeployment, EndpointDeploymentProps, EndpointTrafficRouting } from './endpoint-deployment';
+import { FeedbackExport } from './feedback-export';
 import { ApiAuthorization, PredictionApi, PredictionApiProps } from './prediction-api';
 import { PredictionStore, PredictionStoreProps } from './prediction-store';
 import { alreadyValidated, passThrough } from './validated-props';
@@ -76,18 +77,12 @@ export interface ModelServingProps {
   readonly endpointTargetInvocationsPerInstance?: number;
 
   /**
-   * Bucket that receives the endpoint's captured requests and responses, under `data-capture/`.
+   * Endpoint Data Capture of requests and responses to the artifact bucket, under `data-capture/` (see
+   * `EndpointDeploymentProps.dataCapture`).
    *
-   * @default - no data capture
+   * @default - capture on, 100% of requests, kept 90 days
    */
-  readonly endpointDataCaptureBucket?: s3.IBucket;
-
-  /**
-   * Percentage of requests captured, when `endpointDataCaptureBucket` is set.
-   *
-   * @default 100
-   */
-  readonly endpointDataCapturePercent?: number;
+  readonly endpointDataCapture?: EndpointDataCaptureOptions;
 
   /**
    * Server errors per minute, two minutes in a row, that roll an endpoint update back.
@@ -156,9 +151,10 @@ export interface ModelServingProps {
   readonly authorization?: ApiAuthorization;
 
   /**
-   * Store every prediction with its inputs and accept `POST /predictions/{id}/feedback` with the actual rings.
+   * Store every prediction with its inputs and accept `POST /predictions/{id}/feedback` with the actual rings;
+   * the feedback is exported as ground truth to the artifact bucket under `ground-truth/` (`FeedbackExport`).
    *
-   * With `false` there is no table, no feedback route, and nothing is written per request.
+   * With `false` there is no table, no feedback route, no export, and nothing is written per request.
    *
    * @default true
    */
@@ -229,8 +225,7 @@ const ENDPOINT_PROPS = {
   maxCapacity: 'endpointMaxCapacity',
   targetInvocationsPerInstance: 'endpointTargetInvocationsPerInstance',
   encryptionKey: 'encryptionKey',
-  dataCaptureBucket: 'endpointDataCaptureBucket',
-  dataCapturePercent: 'endpointDataCapturePercent',
+  dataCapture: 'endpointDataCapture',
   rollbackErrorThreshold: 'endpointRollbackErrorThreshold',
   rollbackLatencyThreshold: 'endpointRollbackLatencyThreshold',
   deploymentBakeTime: 'endpointDeploymentBakeTime',
@@ -275,6 +270,9 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
   /** Predictions and their feedback; undefined when `feedback` is false. */
   public readonly predictionStore?: PredictionStore;
 
+  /** The export of feedback to ground-truth records; undefined when `feedback` is false. */
+  public readonly feedbackExport?: FeedbackExport;
+
   /** Name of the SageMaker endpoint (stable across deployments). */
   public readonly endpointName: string;
 
@@ -298,6 +296,9 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
 
   /** Alarms that roll an endpoint update back. */
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
+
+  /** Where the endpoint's captured requests and responses are; undefined when data capture is off. */
+  public readonly dataCaptureLocation?: DataCaptureLocation;
 
   /** The API's access logs. */
   public readonly accessLogGroup: logs.ILogGroup;
@@ -335,6 +336,13 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
     // store's table is its default child, and the API is ModelServing's, so neither adds a path segment.
     this.endpoint = new EndpointDeployment(this, 'Endpoint', alreadyValidated(endpointProps.props));
     this.predictionStore = feedback ? new PredictionStore(this, 'FeedbackTable', alreadyValidated(storeProps.props)) : undefined;
+    if (this.predictionStore) {
+      this.feedbackExport = new FeedbackExport(this, 'FeedbackExport', {
+        predictionStore: this.predictionStore,
+        bucket: props.artifactBucket,
+        encryptionKey: props.encryptionKey,
+      });
+    }
     this.predictionApi = new PredictionApi(this, 'Default', alreadyValidated({
       ...apiProps.props,
       endpoint: this.endpoint,
@@ -346,6 +354,7 @@ export class ModelServing extends Construct implements IModelDeploymentTarget {
     this.deployFunction = this.endpoint.deployFunction;
     this.modelRole = this.endpoint.modelRole;
     this.rollbackAlarms = this.endpoint.rollbackAlarms;
+    this.dataCaptureLocation = this.endpoint.dataCaptureLocation;
     this.feedbackTable = this.predictionStore?.table;
     this.api = this.predictionApi.api;
     this.apiUrl = this.predictionApi.apiUrl;

@@ -35,8 +35,9 @@ const DEFAULT_RETENTION = Duration.days(90);
 
 /**
  * The predictions and their feedback: one DynamoDB table keyed by prediction id (on demand, point-in-time
- * recovery, encrypted, with a TTL that removes a prediction when its `retention` ends). The predict function
- * writes each prediction with its inputs and model version, and the actual rings when feedback arrives.
+ * recovery, encrypted, with a TTL that removes a prediction when its `retention` ends, and a stream of new images).
+ * The predict function writes each prediction with its inputs, model version and `inferenceId`/`row` (its line in
+ * the endpoint's capture), and the actual rings when feedback arrives.
  */
 export class PredictionStore extends Construct {
   /**
@@ -64,7 +65,7 @@ export class PredictionStore extends Construct {
     this.retention = props.retention ?? DEFAULT_RETENTION;
     this.encryptionKey = props.encryptionKey;
 
-    // All of the table's settings, in one place (a stream for later consumers is one more prop here).
+    // All of the table's settings, in one place. The stream (new images) carries feedback to the ground-truth export.
     const tableProps: dynamodb.TableProps = {
       partitionKey: { name: PREDICTION_KEY_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -72,6 +73,7 @@ export class PredictionStore extends Construct {
       encryptionKey: props.encryptionKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: PREDICTION_TTL_ATTRIBUTE,
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     };
     // The store's one table is its default child: its logical id is the store's own (and, inside ModelServing,
@@ -94,6 +96,26 @@ export class PredictionStore extends Construct {
       conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.${stack.urlSuffix}` } },
     });
     for (const statement of keyGrant.principalStatements) statement.sid = 'UseTableKeyThroughDynamoDb';
+    return grant.combine(keyGrant);
+  }
+
+  /**
+   * Lets the grantee scan the table (`dynamodb:Scan` only), and, with a customer managed key, decrypt with it
+   * through DynamoDB only.
+   */
+  public grantScanPredictions(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.table.grant(grantee, 'dynamodb:Scan');
+    if (!this.encryptionKey) return grant;
+    const stack = Stack.of(this);
+    // Reading an item of a table under a customer managed key needs kms:Decrypt
+    // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html).
+    const keyGrant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt', 'kms:DescribeKey'],
+      resourceArns: [this.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.${stack.urlSuffix}` } },
+    });
+    for (const statement of keyGrant.principalStatements) statement.sid = 'ReadTableKeyThroughDynamoDb';
     return grant.combine(keyGrant);
   }
 

@@ -1,23 +1,156 @@
 import * as path from 'path';
-import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, PhysicalName, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
+import { TRAINING_EXECUTIONS_PREFIX } from '../contracts/artifact-layout';
 import { DATA_MANIFEST_KEY, LATEST_TRAINING_MANIFEST_KEY, VALIDATED_PREFIX } from '../contracts/data-layout';
 import type { IModelRegistry } from '../model-registry/model-registry';
 import { createAccessLogsBucket, sendAccessLogs } from '../private/buckets';
+import { imageRepositoryArns, resolveBuiltInImages, sagemakerContainerStatements } from '../private/image-mapping';
 import { NagAcknowledgement, acknowledgeNag } from '../private/nag';
+import { nagResource } from '../private/nag-format';
 import { generatePhysicalName } from '../private/physical-names';
 import { PropsValidator } from '../private/validation';
 import { QualityGate } from '../quality-gate/quality-gate';
 import { ScriptLocation, abaloneTrainingSpec, buildAbaloneTrainingDefinition } from './definition/abalone-definition';
 import { DEFAULT_HYPERPARAMETERS } from './definition/defaults';
 import { SHARED_PYTHON_MODULES } from './definition/names';
-import { imageRepositoryArns, resolveBuiltInImages, sagemakerContainerStatements } from '../private/image-mapping';
-import { nagResource } from '../private/nag-format';
+import { resolveTuning } from './definition/tuning';
+
+/** How a tuning job chooses the hyperparameters of its next training jobs. */
+export enum TuningStrategy {
+  /** Models the objective from the jobs so far and proposes where it expects improvement. */
+  BAYESIAN = 'Bayesian',
+  /** Draws every value independently within its range. */
+  RANDOM = 'Random',
+}
+
+/** How a tuning job walks a range. */
+export enum TuningRangeScaling {
+  /** SageMaker chooses (local mode: linear). */
+  AUTO = 'Auto',
+  LINEAR = 'Linear',
+  /** Log-uniform; the range must be above 0. */
+  LOGARITHMIC = 'Logarithmic',
+  /** Dense near the top; continuous ranges within [0, 1) only. */
+  REVERSE_LOGARITHMIC = 'ReverseLogarithmic',
+}
+
+/** A tuned hyperparameter's range. */
+export interface TuningRange {
+  /** Smallest value tried. */
+  readonly minValue: number;
+  /** Largest value tried. */
+  readonly maxValue: number;
+  /**
+   * How values are spread over the range.
+   *
+   * @default TuningRangeScaling.AUTO
+   */
+  readonly scaling?: TuningRangeScaling;
+}
+
+/**
+ * Hyperparameter tuning: a SageMaker tuning job over the built-in XGBoost algorithm, minimising `validation:rmse`
+ * (the RMSE on the validation split), replaces the single training job; the best job's model is evaluated, gated
+ * and registered, and the model package records the tuning job and the winning values.
+ */
+export interface HyperparameterTuning {
+  /**
+   * How the next training jobs' values are chosen.
+   *
+   * @default TuningStrategy.BAYESIAN
+   */
+  readonly strategy?: TuningStrategy;
+
+  /**
+   * Training jobs in all (MaxNumberOfTrainingJobs).
+   *
+   * @default 20
+   */
+  readonly maxJobs?: number;
+
+  /**
+   * Training jobs at once (MaxParallelTrainingJobs), at most `maxJobs`.
+   *
+   * @default 2
+   */
+  readonly maxParallelJobs?: number;
+
+  /**
+   * Range of `eta`, the learning rate.
+   *
+   * @default 0.01-0.1, logarithmic
+   */
+  readonly eta?: TuningRange;
+
+  /**
+   * Range of `max_depth` (integers).
+   *
+   * @default 2-6, linear
+   */
+  readonly maxDepth?: TuningRange;
+
+  /**
+   * Range of `min_child_weight`.
+   *
+   * @default 2-30, logarithmic
+   */
+  readonly minChildWeight?: TuningRange;
+
+  /**
+   * Range of `subsample`, in (0, 1].
+   *
+   * @default 0.5-0.9, linear
+   */
+  readonly subsample?: TuningRange;
+
+  /**
+   * Range of `gamma`.
+   *
+   * @default 0-5, linear
+   */
+  readonly gamma?: TuningRange;
+
+  /**
+   * Range of `alpha` (L1 regularisation).
+   *
+   * @default - not tuned (XGBoost's 0)
+   */
+  readonly alpha?: TuningRange;
+
+  /**
+   * Range of `lambda` (L2 regularisation).
+   *
+   * @default - not tuned (XGBoost's 1)
+   */
+  readonly lambda?: TuningRange;
+
+  /**
+   * `num_round` of every training job: an upper bound, since early stopping on the validation split ends each job.
+   *
+   * @default 1000
+   */
+  readonly numRound?: number;
+
+  /**
+   * `early_stopping_rounds` of every training job.
+   *
+   * @default 20
+   */
+  readonly earlyStoppingRounds?: number;
+
+  /**
+   * Let SageMaker stop training jobs that are unlikely to beat the best so far (TrainingJobEarlyStoppingType `Auto`).
+   *
+   * @default true
+   */
+  readonly earlyStopTrainingJobs?: boolean;
+}
 
 /** Properties of {@link TrainingPipeline}. */
 export interface TrainingPipelineProps {
@@ -123,6 +256,14 @@ export interface TrainingPipelineProps {
   readonly splitSeed?: number;
 
   /**
+   * Tune the XGBoost hyperparameters: a `TuneModel` tuning step replaces `TrainModel`, and the `xgboost*`
+   * hyperparameter props no longer apply.
+   *
+   * @default - one training job with the `xgboost*` hyperparameters
+   */
+  readonly tuning?: HyperparameterTuning;
+
+  /**
    * Name of the SageMaker pipeline.
    *
    * @default - a name generated from the construct path, unique in the account and region
@@ -135,6 +276,18 @@ export interface TrainingPipelineProps {
    * @default - S3-managed encryption for the bucket; SageMaker's default encryption for volumes
    */
   readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Other AWS accounts whose endpoints deploy this pipeline's models (and test them): the artifact bucket's policy
+   * lets each account read the executions' outputs (`pipeline-executions/*`: model artifacts, evaluation reports,
+   * held-out test splits), and the key policy of `encryptionKey` lets it decrypt them through S3. SageMaker needs a
+   * customer managed key for cross-account deployment ("Deploy a Model Version from a Different Account",
+   * SageMaker Developer Guide), so `encryptionKey` is required with it. The model registry's `consumerAccounts`
+   * must list the same accounts.
+   *
+   * @default - the artifacts are only readable in this account
+   */
+  readonly consumerAccounts?: string[];
 
   /**
    * Bucket that receives the artifact bucket's server access logs, under `artifact-bucket/`.
@@ -160,8 +313,6 @@ const PIPELINE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/;
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/;
 /** Key prefix of the artifact bucket's access logs in the log bucket. */
 const ACCESS_LOGS_PREFIX = 'artifact-bucket/';
-/** Where each execution writes its outputs in the artifact bucket. */
-const EXECUTIONS_PREFIX = 'pipeline-executions';
 /** Far below CloudFormation's and CreatePipeline's limits; the definition does not grow with props. */
 const MAX_DEFINITION_CHARS = 200_000;
 const ML_DIR = path.join(__dirname, '..', '..', 'ml');
@@ -200,6 +351,8 @@ export class TrainingPipeline extends Construct {
 
     const accessLogsBucket = props.accessLogsBucket ?? createAccessLogsBucket(this, 'AccessLogsBucket', removalPolicy);
     const artifactBucket = new s3.Bucket(this, 'ArtifactBucket', {
+      // A name only when a stack of another account references the bucket (cross-account endpoints).
+      bucketName: PhysicalName.GENERATE_IF_NEEDED,
       encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
       encryptionKey: props.encryptionKey,
       bucketKeyEnabled: props.encryptionKey ? true : undefined,
@@ -215,6 +368,7 @@ export class TrainingPipeline extends Construct {
     });
     this.artifactBucket = artifactBucket;
     sendAccessLogs(artifactBucket, accessLogsBucket, ACCESS_LOGS_PREFIX);
+    shareArtifacts(artifactBucket, props.encryptionKey, props.consumerAccounts ?? []);
 
     const scripts = {
       preprocess: new s3assets.Asset(this, 'PreprocessScript', { path: path.join(ML_DIR, 'preprocess.py') }),
@@ -245,7 +399,7 @@ export class TrainingPipeline extends Construct {
       modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
     }, {
       roleArn: role.roleArn,
-      artifactS3Uri: `s3://${artifactBucket.bucketName}/${EXECUTIONS_PREFIX}`,
+      artifactS3Uri: `s3://${artifactBucket.bucketName}/${TRAINING_EXECUTIONS_PREFIX.slice(0, -1)}`,
       inputManifestUri: props.inputManifestUri ?? `s3://${props.dataBucket.bucketName}/${LATEST_TRAINING_MANIFEST_KEY}`,
       sklearnImageUri: images.sklearn.uri,
       xgboostImageUri: images.xgboost.uri,
@@ -344,10 +498,23 @@ export class TrainingPipeline extends Construct {
       actions: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
       resources: [jobs.training],
     }));
+    if (props.tuning) {
+      // The Tuning step creates the tuning job, follows it and stops it when the execution is stopped; the tuning job
+      // starts its training jobs itself, with the role the definition passes
+      // (https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps.html#step-type-tuning).
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['sagemaker:CreateHyperParameterTuningJob', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:StopHyperParameterTuningJob'],
+        resources: [jobs.tuning],
+      }));
+    }
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['sagemaker:AddTags'],
-      resources: [jobs.processing, jobs.training],
-      conditions: { StringEquals: { 'sagemaker:TaggingAction': ['CreateProcessingJob', 'CreateTrainingJob'] } },
+      resources: [jobs.processing, jobs.training, ...(props.tuning ? [jobs.tuning] : [])],
+      conditions: {
+        StringEquals: {
+          'sagemaker:TaggingAction': ['CreateProcessingJob', 'CreateTrainingJob', ...(props.tuning ? ['CreateHyperParameterTuningJob'] : [])],
+        },
+      },
     }));
     props.modelRegistry.grantRegisterModelPackage(role);
 
@@ -410,6 +577,12 @@ export class TrainingPipeline extends Construct {
           ...jobLogGroupArns(stack).map((arn) => nagResource(this, arn)),
         ],
       },
+      ...(props.tuning ? [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'SageMaker Pipelines names the tuning job itself (a Tuning step cannot set one, and tuning job names are at most '
+          + '32 characters, too short for the pipelines-<execution id>-<step> names of the other jobs).',
+        appliesTo: [nagResource(this, jobs.tuning)],
+      }] : []),
       {
         id: 'AwsSolutions-IAM5',
         reason: 'Model versions get their number at registration; the grant is limited to the model registry\'s model package group.',
@@ -424,6 +597,36 @@ export class TrainingPipeline extends Construct {
       });
     }
     acknowledgeNag(role, acknowledgements, true);
+  }
+}
+
+/**
+ * Read access to the executions' outputs for the consumer accounts (account principals: each account's IAM then
+ * decides which of its roles may read). SageMaker's CreateModel in the consumer account downloads the model data
+ * with the model role, which needs these grants and its own identity policy
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy.html#model-registry-deploy-xaccount).
+ */
+function shareArtifacts(bucket: s3.Bucket, key: kms.IKey | undefined, accounts: readonly string[]): void {
+  if (accounts.length === 0) return;
+  const principals = accounts.map((account) => new iam.AccountPrincipal(account));
+  bucket.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'ConsumerAccountsReadExecutionOutputs',
+    principals,
+    actions: ['s3:GetObject'],
+    resources: [bucket.arnForObjects(`${TRAINING_EXECUTIONS_PREFIX}*`)],
+  }));
+  // Only through S3 (SSE-KMS objects): the accounts cannot use the key for anything else
+  // (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+  const added = key!.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'ConsumerAccountsDecryptArtifactsThroughS3',
+    principals,
+    actions: ['kms:Decrypt'],
+    resources: ['*'],
+    conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(bucket).region}.amazonaws.com` } },
+  }), false);
+  if (!added.statementAdded) {
+    throw new Error('Invalid TrainingPipeline props:\n- encryptionKey is an imported key: with consumerAccounts the construct writes the '
+      + 'key policy statement that lets those accounts decrypt the artifacts, so the key must be a kms.Key of this app');
   }
 }
 
@@ -445,6 +648,7 @@ function jobArnPatterns(stack: Stack) {
   return {
     processing: stack.formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: 'pipelines-*' }),
     training: stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: 'pipelines-*' }),
+    tuning: stack.formatArn({ service: 'sagemaker', resource: 'hyper-parameter-tuning-job', resourceName: '*' }),
   };
 }
 
@@ -475,7 +679,23 @@ function validate(props: TrainingPipelineProps): void {
     .pattern('pipelineName', props.pipelineName, PIPELINE_NAME,
       'it must be 1-256 letters, digits and hyphens, starting and ending with a letter or digit')
     .pattern('inputManifestUri', props.inputManifestUri, S3_URI, 'it must be an s3://bucket/key URI of a SageMaker manifest file');
+  const consumers = props.consumerAccounts ?? [];
+  v.check(consumers.length === 0 || props.encryptionKey !== undefined, 'encryptionKey', undefined,
+    'it is required with consumerAccounts: SageMaker deploys a model version in another account only from artifacts '
+    + 'encrypted with a customer managed KMS key (SageMaker Developer Guide, model-registry-deploy)');
+  consumers.forEach((account, i) => {
+    if (Token.isUnresolved(account)) return;
+    v.pattern(`consumerAccounts[${i}]`, account, /^\d{12}$/, 'it must be a 12-digit AWS account id');
+    v.check(consumers.indexOf(account) === i, `consumerAccounts[${i}]`, account, 'it is listed twice');
+  });
   v.throwIfInvalid();
+  if (props.tuning) {
+    try {
+      resolveTuning(props.tuning);
+    } catch (e) {
+      throw new Error((e as Error).message.replace(/^Invalid tuning settings:/, 'Invalid TrainingPipeline props:'));
+    }
+  }
 }
 
 function warn(scope: Construct, props: TrainingPipelineProps): void {

@@ -197,11 +197,20 @@ async function synthesize(t) {
   assert.equal(manifestFunction?.Type, 'AWS::Lambda::Function');
   assert.equal(manifestFunction.Properties.Runtime, 'nodejs24.x');
 
-  // TrainingPipeline and QualityGate: the generated definition with its steps, the model package group.
-  const definition = JSON.stringify(one('AWS::SageMaker::Pipeline').Properties);
+  // TrainingPipeline and QualityGate: the generated definition with its steps, the model package group; and
+  // DriftMonitoring's pipeline, started by its hourly schedule.
+  const definitions = ofType('AWS::SageMaker::Pipeline').map(([, r]) => JSON.stringify(r.Properties));
+  assert.equal(definitions.length, 2, `expected the training and the monitoring pipeline, found ${definitions.length}`);
+  const training = definitions.find((d) => d.includes('PreprocessData'));
+  assert.ok(training, 'no SageMaker pipeline has a PreprocessData step');
   for (const step of ['PreprocessData', 'TrainModel', 'EvaluateModel', 'CheckQuality', 'RegisterModel']) {
-    assert.ok(definition.includes(step), `the SageMaker pipeline definition has no ${step} step`);
+    assert.ok(training.includes(step), `the training pipeline definition has no ${step} step`);
   }
+  const monitoring = definitions.find((d) => d !== training);
+  for (const step of ['MonitorDrift', 'MonitorModelQuality']) {
+    assert.ok(monitoring.includes(step), `the monitoring pipeline definition has no ${step} step`);
+  }
+  one('AWS::Scheduler::Schedule');
   one('AWS::SageMaker::ModelPackageGroup');
 
   // ReleasePipeline: Source → Train → Approve → Deploy.
@@ -221,13 +230,17 @@ async function synthesize(t) {
   const assets = readJson(path.join(cdkOut, `${STACK}.assets.json`)).files;
   const missing = Object.values(assets).map((a) => a.source.path).filter((p) => !fs.existsSync(path.join(cdkOut, p)));
   assert.deepEqual(missing, [], 'assets listed in the manifest are missing from cdk.out');
-  const bundleRuntimes = ofType('AWS::Lambda::Function')
+  const bundled = ofType('AWS::Lambda::Function')
     .map(([, r]) => [assets[String(r.Properties.Code.S3Key).replace(/\.zip$/, '')]?.source.path, r.Properties.Runtime])
-    .filter(([source]) => source?.endsWith('.lambda'))
-    .map(([, runtime]) => runtime);
+    .filter(([source]) => source?.endsWith('.lambda'));
   const bundles = handlerBundles();
   assert.ok(bundles.length > 0, `no *.lambda bundles in ${installed}/assets`);
-  assert.deepEqual(bundleRuntimes, bundles.map(() => 'nodejs24.x'));
+  // The README's app backs each bundle with one function, but those of opt-in features (staging, retraining on an
+  // alarm, feedback as training data).
+  const optIn = ['acceptance-action.lambda', 'retrain-on-drift.lambda', 'training-export.lambda'];
+  assert.deepEqual(bundles.map((b) => path.basename(b)).filter((b) => optIn.includes(b)).sort(), [...optIn].sort());
+  assert.equal(bundled.length, bundles.length - optIn.length, 'functions backed by the package\'s handler bundles');
+  assert.deepEqual(bundled.filter(([, runtime]) => runtime !== 'nodejs24.x'), [], 'functions from the package\'s bundles not on Node.js 24');
 
   t.diagnostic(`aws-cdk-lib ${versionOf('aws-cdk-lib')}: ${resources.length} resources, ${Object.keys(assets).length} assets`);
 }
@@ -362,8 +375,28 @@ describe('the installed package', () => {
     assert.equal(await page.text(), fs.readFileSync(path.join(installed, 'assets', 'webapp', 'index.html'), 'utf8'));
     t.diagnostic(`prediction: ${text}`);
 
+    const feedback = await fetch(`${url}/predictions/${prediction.predictionId}/feedback`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ actualRings: 9 }),
+    });
+    assert.equal(feedback.status, 200, await feedback.text());
+
     await server.stop();
     server = undefined;
+  });
+
+  phase('local monitor and feedback export read what serve stored', 2 * MINUTE, async (t) => {
+    // One stored prediction: too few to judge drift or quality, which is exit 0 and says so.
+    const monitor = await runOk('npx', ['cdk-mlops-abalone', 'local', 'monitor', '--json']);
+    const report = JSON.parse(monitor.stdout);
+    assert.equal(report.drift.status, 'insufficient_data', monitor.stdout);
+    assert.equal(report.drift.recordCount, 1, monitor.stdout);
+    assert.equal(report.modelQuality?.labelledCount, 1, monitor.stdout);
+    const out = path.join(appDir, 'feedback.csv');
+    await runOk('npx', ['cdk-mlops-abalone', 'local', 'feedback', 'export', '--out', out]);
+    const rows = fs.readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(rows.length, 1);
+    assert.match(rows[0], /^M,0\.455,0\.365,0\.095,0\.514,0\.2245,0\.101,0\.15,9$/);
+    t.diagnostic(`monitor: ${report.drift.status}, ${report.modelQuality.status}; feedback row: ${rows[0]}`);
   });
 });
 

@@ -1,5 +1,6 @@
 import ast
 import io
+import json
 import re
 import tarfile
 from collections import Counter
@@ -8,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 
+import abalone_contract
 import preprocess
 from conftest import ML, run_script, valid_rows, write_lines
 
@@ -244,3 +246,69 @@ def test_requirements_pin_the_container_versions():
     assert pins["scikit-learn"] == "1.2.1" and pins["xgboost"] == "1.7.4" and pins["pandas"] == "1.5.3"
     import sklearn, xgboost, pandas  # noqa: E401 - the interpreter running these tests must match
     assert (sklearn.__version__, xgboost.__version__, pandas.__version__) == ("1.2.1", "1.7.4", "1.5.3")
+
+
+# --- the training profile -----------------------------------------------------------------------
+
+def read_profile(out):
+    return json.loads((out / "profile" / "training-profile.json").read_text())
+
+
+def raw_training_split(abalone_data, seed=42):
+    frame = preprocess.to_frame([line.split(",") for line in abalone_data.read_text().splitlines() if line.strip()])
+    return frame.iloc[preprocess.split_indices(len(frame), seed, 0.7, 0.15)["train"]]
+
+
+def test_profile_describes_the_raw_training_split(full_split, abalone_data):
+    profile = read_profile(full_split["out"])
+    train = raw_training_split(abalone_data)
+    assert profile["version"] == abalone_contract.TRAINING_PROFILE_VERSION
+    assert profile["recordCount"] == len(train) == 2923
+    assert list(profile["numeric"]) == list(preprocess.MEASURES)
+    for measure, entry in profile["numeric"].items():
+        values = train[measure].to_numpy()
+        edges = np.array(entry["binEdges"])
+        # Raw values (dataset scale), not the scaled features: deciles of the training split.
+        np.testing.assert_allclose(edges, np.quantile(values, np.linspace(0, 1, abalone_contract.PROFILE_QUANTILE_BINS + 1)))
+        assert np.all(np.diff(edges) > 0)
+        assert len(entry["proportions"]) == len(edges) - 1
+        assert sum(entry["proportions"]) == pytest.approx(1)
+        assert max(abs(p - 0.1) for p in entry["proportions"]) < 0.03, measure
+        # Each share is what the monitoring job's binning rule gives the training values.
+        counts = Counter(np.searchsorted(edges[1:-1], values, side="right").tolist())
+        assert entry["proportions"] == [counts[i] / len(values) for i in range(len(edges) - 1)]
+        assert len(entry["sample"]) == abalone_contract.PROFILE_SAMPLE_SIZE
+        assert set(entry["sample"]) <= set(values.tolist())
+    shares = train["sex"].value_counts(normalize=True)
+    assert profile["categorical"] == {"sex": {"frequencies": {code: pytest.approx(shares[code]) for code in ("M", "F", "I")}}}
+
+
+def test_profile_samples_one_set_of_rows_for_every_measure(full_split, abalone_data):
+    profile = read_profile(full_split["out"])
+    train = raw_training_split(abalone_data)
+    sampled = np.column_stack([profile["numeric"][m]["sample"] for m in preprocess.MEASURES])
+    rows = {tuple(r) for r in train[list(preprocess.MEASURES)].to_numpy().tolist()}
+    assert all(tuple(r) in rows for r in sampled.tolist())
+
+
+def test_profile_is_deterministic_per_seed(tmp_path, abalone_data):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "abalone.csv").write_bytes(abalone_data.read_bytes())
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        run_main(raw, tmp_path / name, "--seed", seed)
+    rel = "profile/training-profile.json"
+    assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert (tmp_path / "a" / rel).read_bytes() != (tmp_path / "c" / rel).read_bytes()
+
+
+def test_profile_of_a_small_split_keeps_every_row_and_no_tied_edges(tmp_path):
+    write_lines(tmp_path / "in" / "a.csv", valid_rows(20) * 2)
+    run_main(tmp_path / "in", tmp_path / "out")
+    profile = read_profile(tmp_path / "out")
+    assert profile["recordCount"] == 28
+    for entry in profile["numeric"].values():
+        assert len(entry["sample"]) == 28
+        assert np.all(np.diff(entry["binEdges"]) > 0)
+        assert len(entry["proportions"]) == len(entry["binEdges"]) - 1 <= abalone_contract.PROFILE_QUANTILE_BINS
+        assert sum(entry["proportions"]) == pytest.approx(1)

@@ -30,7 +30,7 @@ describe('PredictionStore on its own', () => {
     }
   });
 
-  test('one table keyed by prediction id: on demand, point-in-time recovery, encrypted, TTL on expiresAt, retained', () => {
+  test('one table keyed by prediction id: on demand, point-in-time recovery, encrypted, TTL on expiresAt, a stream of new images, retained', () => {
     const { stack, store, template } = build();
     const { logicalId, resource } = onlyTable(template());
     expect(logicalId).toMatch(/^Predictions[0-9A-F]{8}$/);
@@ -41,6 +41,8 @@ describe('PredictionStore on its own', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      // New images feed the ground-truth export.
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
     });
     expect(resource.DeletionPolicy).toBe('Retain');
     expect(stack.resolve(store.table.tableName)).toEqual({ Ref: logicalId });

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { pipelineInputs } from './support';
-import { TrainingPipeline, TrainingPipelineProps } from '../../src/training-pipeline';
+import { TrainingPipeline, TrainingPipelineProps, TuningRangeScaling } from '../../src/training-pipeline';
 import { SHARED_PYTHON_MODULES } from '../../src/training-pipeline/definition';
 import { addNagChecks, nagFindings } from '../support/nag';
 
@@ -272,6 +272,33 @@ describe('TrainingPipeline', () => {
       for (const module of SHARED_PYTHON_MODULES) {
         expect(fs.readFileSync(path.join(staged(folders[0]), module), 'utf8')).toBe(fs.readFileSync(path.join(ml, module), 'utf8'));
       }
+    });
+  });
+
+  describe('with tuning', () => {
+    const { stack, template } = build({ tuning: {} }, true);
+    const statements = policyStatements(template);
+
+    test('the role may create, describe and stop tuning jobs of its account and region, and nothing more', () => {
+      const tuningStatements = statements.filter((s) => actionsOf(s).some((a) => a.includes('HyperParameterTuningJob')));
+      expect(tuningStatements).toHaveLength(1);
+      expect(actionsOf(tuningStatements[0]).sort()).toEqual([
+        'sagemaker:CreateHyperParameterTuningJob', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:StopHyperParameterTuningJob',
+      ]);
+      expect(JSON.stringify(tuningStatements[0].Resource)).toContain(':hyper-parameter-tuning-job/*');
+      const tags = statements.find((s) => s.Action === 'sagemaker:AddTags');
+      expect(tags.Condition.StringEquals['sagemaker:TaggingAction']).toContain('CreateHyperParameterTuningJob');
+      const untuned = policyStatements(build().template).flatMap(actionsOf);
+      expect(untuned.filter((a) => a.includes('HyperParameterTuningJob'))).toEqual([]);
+    });
+
+    test('has no unacknowledged AwsSolutions findings', () => {
+      expect(nagFindings(stack)).toEqual([]);
+    });
+
+    test('bad tuning settings fail, naming each field', () => {
+      expect(() => build({ tuning: { maxJobs: 0, eta: { minValue: 0, maxValue: 0.3, scaling: TuningRangeScaling.LOGARITHMIC } } }))
+        .toThrow(/Invalid TrainingPipeline props:\n- tuning.maxJobs is 0; it must be an integer from 1\n.*\n- tuning.eta: Logarithmic scaling needs minValue above 0, got 0/s);
     });
   });
 

@@ -9,7 +9,7 @@ import {
   TRAINING_VOLUME_SIZE_GB, XGBOOST_EVAL_METRIC, XGBOOST_OBJECTIVE,
 } from './defaults';
 import {
-  asText, execution, join, parameter, processingOutputUri, propertyFile, trainingModelArtifacts,
+  asText, execution, join, parameter, processingOutputUri, propertyFile, stepProperty, trainingModelArtifacts,
 } from './expressions';
 import {
   CONTAINER_PATHS, CSV_CONTENT_TYPE, EVALUATION_REPORT, PARAMETER_NAMES, PREPROCESSOR_ARCHIVE,
@@ -17,10 +17,16 @@ import {
   evaluateArguments, preprocessArguments, scriptEntrypoint, sharedModulesEnvironment,
 } from './names';
 import { QualityGateConfig, qualityGateParameters, qualityGateStep } from './quality-gate-steps';
+import { TUNING_PROPERTIES, TuningSettings, bestModelArtifacts, resolveTuning, tuningStep } from './tuning';
 import {
   PipelineDefinition, PipelineParameter, ProcessingInput, ProcessingOutput, ProcessingStep, StringValue,
-  TrainingChannel, TrainingStep,
+  TrainingChannel, TrainingStep, TuningStep,
 } from './types';
+import { HELD_OUT_TEST_SPLIT } from '../../contracts/acceptance-test';
+import { TRAINING_PROFILE } from '../../contracts/monitoring';
+
+/** Prefix of the model package's metadata keys holding the best training job's tuned hyperparameters. */
+export const TUNED_HYPERPARAMETER_KEY_PREFIX = 'TunedHyperparameter.';
 
 /** A file the jobs mount (a script, or the shared modules' archive): where it is stored and its name once downloaded. */
 export interface ScriptLocation {
@@ -69,6 +75,8 @@ export interface AbaloneTrainingDefinitionConfig {
   readonly trainingInstanceCount?: number;
   readonly splitSeed?: number;
   readonly hyperparameters?: Partial<XgboostHyperparameters>;
+  /** Tune the hyperparameters: a Tuning step replaces TrainModel. None means one training job with `hyperparameters`. */
+  readonly tuning?: TuningSettings;
   readonly gate: QualityGateConfig;
 }
 
@@ -94,6 +102,7 @@ export interface AbaloneTrainingSettings {
   readonly minR2?: number;
   readonly modelApprovalStatus?: string;
   readonly modelPackageGroupName?: string;
+  readonly tuning?: TuningSettings;
 }
 
 /** Where the pipeline's role, data, outputs, images and scripts are: S3 and ECR in the cloud, local folders locally. */
@@ -112,6 +121,7 @@ export function abaloneTrainingSpec(settings: AbaloneTrainingSettings, locations
       trainingInstanceType: settings.trainingInstanceType,
       trainingInstanceCount: settings.trainingInstanceCount,
       splitSeed: settings.splitSeed,
+      tuning: settings.tuning,
     }),
     hyperparameters: given({
       maxDepth: settings.xgboostMaxDepth,
@@ -237,6 +247,8 @@ export function xgboostHyperparameters(given: Partial<XgboostHyperparameters> = 
  * training uses and the evaluation script does not.
  */
 export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinitionConfig): PipelineDefinition {
+  const tuning = config.tuning ? resolveTuning(config.tuning) : undefined;
+  const trainStepName = tuning ? STEP_NAMES.tune : STEP_NAMES.train;
   const shared = () => s3Input(PROCESSING_INPUTS.shared, config.sharedModules.s3Uri, CONTAINER_PATHS.shared);
   const sharedEnvironment = () => sharedModulesEnvironment(config.sharedModules.fileName);
   const preprocess: ProcessingStep = {
@@ -262,6 +274,8 @@ export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinition
         s3Output(config, STEP_NAMES.preprocess, PROCESSING_OUTPUTS.validation, CONTAINER_PATHS.validation),
         s3Output(config, STEP_NAMES.preprocess, PROCESSING_OUTPUTS.test, CONTAINER_PATHS.test),
         s3Output(config, STEP_NAMES.preprocess, PROCESSING_OUTPUTS.model, CONTAINER_PATHS.model),
+        s3Output(config, STEP_NAMES.preprocess, TRAINING_PROFILE.outputName, TRAINING_PROFILE.localPath),
+        s3Output(config, STEP_NAMES.preprocess, HELD_OUT_TEST_SPLIT.outputName, HELD_OUT_TEST_SPLIT.localPath),
       ]),
       NetworkConfig: { EnableNetworkIsolation: true },
       StoppingCondition: { MaxRuntimeInSeconds: MAX_RUNTIME_SECONDS },
@@ -281,31 +295,40 @@ export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinition
     },
   });
 
-  const train: TrainingStep = {
-    Name: STEP_NAMES.train,
-    Type: 'Training',
-    Arguments: {
-      AlgorithmSpecification: { TrainingImage: config.xgboostImageUri, TrainingInputMode: 'File' },
-      HyperParameters: xgboostHyperparameters(config.hyperparameters),
-      InputDataConfig: [
-        channel(TRAINING_CHANNELS.train, PROCESSING_OUTPUTS.train),
-        channel(TRAINING_CHANNELS.validation, PROCESSING_OUTPUTS.validation),
-      ],
-      OutputDataConfig: {
-        S3OutputPath: executionUri(config, STEP_NAMES.train),
-        ...(config.kmsKeyId ? { KmsKeyId: config.kmsKeyId } : {}),
-      },
-      ResourceConfig: {
-        InstanceType: parameter(PARAMETER_NAMES.trainingInstanceType),
-        InstanceCount: parameter(PARAMETER_NAMES.trainingInstanceCount),
-        VolumeSizeInGB: TRAINING_VOLUME_SIZE_GB,
-        ...(config.kmsKeyId ? { VolumeKmsKeyId: config.kmsKeyId } : {}),
-      },
-      RoleArn: config.roleArn,
-      EnableNetworkIsolation: true,
-      StoppingCondition: { MaxRuntimeInSeconds: MAX_RUNTIME_SECONDS },
+  const trainingJob: TrainingStep['Arguments'] = {
+    AlgorithmSpecification: { TrainingImage: config.xgboostImageUri, TrainingInputMode: 'File' },
+    HyperParameters: xgboostHyperparameters(config.hyperparameters),
+    InputDataConfig: [
+      channel(TRAINING_CHANNELS.train, PROCESSING_OUTPUTS.train),
+      channel(TRAINING_CHANNELS.validation, PROCESSING_OUTPUTS.validation),
+    ],
+    OutputDataConfig: {
+      S3OutputPath: executionUri(config, trainStepName),
+      ...(config.kmsKeyId ? { KmsKeyId: config.kmsKeyId } : {}),
     },
+    ResourceConfig: {
+      InstanceType: parameter(PARAMETER_NAMES.trainingInstanceType),
+      InstanceCount: parameter(PARAMETER_NAMES.trainingInstanceCount),
+      VolumeSizeInGB: TRAINING_VOLUME_SIZE_GB,
+      ...(config.kmsKeyId ? { VolumeKmsKeyId: config.kmsKeyId } : {}),
+    },
+    RoleArn: config.roleArn,
+    EnableNetworkIsolation: true,
+    StoppingCondition: { MaxRuntimeInSeconds: MAX_RUNTIME_SECONDS },
   };
+  // With tuning, the best of its training jobs is the model: evaluated, gated and registered as TrainModel's would be.
+  const train: TrainingStep | TuningStep = tuning
+    ? tuningStep(STEP_NAMES.tune, tuning, trainingJob)
+    : { Name: STEP_NAMES.train, Type: 'Training', Arguments: trainingJob };
+  const modelArtifacts = tuning ? bestModelArtifacts(config.artifactS3Uri, STEP_NAMES.tune) : trainingModelArtifacts(STEP_NAMES.train);
+  const tuningLineage: Record<string, StringValue> = tuning ? {
+    TuningJobName: stepProperty(STEP_NAMES.tune, TUNING_PROPERTIES.tuningJobName),
+    BestTrainingJobName: stepProperty(STEP_NAMES.tune, TUNING_PROPERTIES.bestTrainingJobName),
+    BestTrainingJobObjective: asText(stepProperty(STEP_NAMES.tune, TUNING_PROPERTIES.bestObjectiveValue)),
+    ...Object.fromEntries(tuning.ranges.map((r) => [
+      `${TUNED_HYPERPARAMETER_KEY_PREFIX}${r.name}`, stepProperty(STEP_NAMES.tune, TUNING_PROPERTIES.tunedHyperparameter(r.name)),
+    ])),
+  } : {};
 
   const evaluate: ProcessingStep = {
     Name: STEP_NAMES.evaluate,
@@ -321,7 +344,7 @@ export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinition
       Environment: sharedEnvironment(),
       RoleArn: config.roleArn,
       ProcessingInputs: [
-        s3Input(PROCESSING_INPUTS.model, trainingModelArtifacts(STEP_NAMES.train), CONTAINER_PATHS.model),
+        s3Input(PROCESSING_INPUTS.model, modelArtifacts, CONTAINER_PATHS.model),
         s3Input(PROCESSING_INPUTS.test, processingOutputUri(STEP_NAMES.preprocess, PROCESSING_OUTPUTS.test), CONTAINER_PATHS.test),
         s3Input(PROCESSING_INPUTS.code, config.evaluateScript.s3Uri, CONTAINER_PATHS.code),
         shared(),
@@ -353,7 +376,7 @@ export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinition
       },
       {
         Image: config.xgboostImageUri,
-        ModelDataUrl: trainingModelArtifacts(STEP_NAMES.train),
+        ModelDataUrl: modelArtifacts,
         Environment: {},
       },
     ],
@@ -361,6 +384,17 @@ export function buildAbaloneTrainingDefinition(config: AbaloneTrainingDefinition
       [PARAMETER_NAMES.inputManifestUri]: parameter(PARAMETER_NAMES.inputManifestUri),
       [PARAMETER_NAMES.splitSeed]: asText(parameter(PARAMETER_NAMES.splitSeed)),
       PipelineExecutionArn: execution('PipelineExecutionArn'),
+      // Each version is judged for drift against its own training data.
+      [TRAINING_PROFILE.metadataKey]: join('/', [
+        processingOutputUri(STEP_NAMES.preprocess, TRAINING_PROFILE.outputName),
+        TRAINING_PROFILE.fileName,
+      ]),
+      // The acceptance test replays the very rows EvaluateModel scored through the staging API.
+      [HELD_OUT_TEST_SPLIT.metadataKey]: join('/', [
+        processingOutputUri(STEP_NAMES.preprocess, HELD_OUT_TEST_SPLIT.outputName),
+        HELD_OUT_TEST_SPLIT.fileName,
+      ]),
+      ...tuningLineage,
     },
     modelPackageDescription: 'Abalone rings regression: scikit-learn 1.2-1 preprocessor followed by XGBoost 1.7-1',
   });

@@ -5,6 +5,8 @@ export * from './expressions';
 export * from './names';
 export * from './defaults';
 export * from './abalone-definition';
+export * from './monitoring-definition';
 export * from './references';
+export * from './tuning';
 export type { QualityGateConfig, QualityGateInputs } from './quality-gate-steps';
 export { qualityGateParameters, qualityGateStep } from './quality-gate-steps';

@@ -10,6 +10,8 @@ import { StringValue } from './types';
 export const STEP_NAMES = {
   preprocess: 'PreprocessData',
   train: 'TrainModel',
+  /** Replaces TrainModel when the pipeline tunes its hyperparameters. */
+  tune: 'TuneModel',
   evaluate: 'EvaluateModel',
   checkQuality: 'CheckQuality',
   register: 'RegisterModel',

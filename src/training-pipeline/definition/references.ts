@@ -18,6 +18,14 @@ const NAME = /^[A-Za-z0-9\-_]{1,64}$/;
 const STEP_REF = /^Steps\.([A-Za-z0-9\-_]{1,64})\.(.+)$/;
 const OUTPUT_PATH = /^ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$/;
 const PROPERTY_FILE_PATH = /^PropertyFiles\.([A-Za-z0-9\-_]+)$/;
+const TUNED_HYPERPARAMETER_PATH = /^BestTrainingJob\.TunedHyperParameters\['([^']+)'\]$/;
+const TRAINING_JOB_SUMMARY_PATH = /^TrainingJobSummaries\[(\d+)\]\.TrainingJobName$/;
+/** Properties of a Tuning step that need no more checking than the step's type. */
+const TUNING_PATHS: readonly string[] = [
+  'HyperParameterTuningJobName', 'BestTrainingJob.TrainingJobName', 'BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value',
+];
+/** SageMaker lists at most the top 50 training jobs of a tuning step (Dev Guide, build-and-manage-steps). */
+const MAX_TRAINING_JOB_SUMMARIES = 50;
 
 /** Every step, condition branches included, in document order. */
 export function allSteps(definition: PipelineDefinition): PipelineStep[] {
@@ -151,6 +159,8 @@ export function findDefinitionProblems(definition: PipelineDefinition): string[]
     }
     const output = OUTPUT_PATH.exec(path);
     const file = PROPERTY_FILE_PATH.exec(path);
+    const tuned = TUNED_HYPERPARAMETER_PATH.exec(path);
+    const summary = TRAINING_JOB_SUMMARY_PATH.exec(path);
     if (output) {
       const names = target.Type === 'Processing' ? target.Arguments.ProcessingOutputConfig.Outputs.map((o) => o.OutputName) : [];
       if (!names.includes(output[1])) problems.push(`${where} refers to an output ${stepName} does not declare`);
@@ -159,6 +169,18 @@ export function findDefinitionProblems(definition: PipelineDefinition): string[]
       if (!names.includes(file[1])) problems.push(`${where} refers to a property file ${stepName} does not declare`);
     } else if (path === 'ModelArtifacts.S3ModelArtifacts') {
       if (target.Type !== 'Training') problems.push(`${where}: only training steps have model artifacts`);
+    } else if (TUNING_PATHS.includes(path) || tuned || summary) {
+      if (target.Type !== 'Tuning') {
+        problems.push(`${where}: only tuning steps have this property`);
+      } else if (tuned) {
+        const ranges = target.Arguments.HyperParameterTuningJobConfig.ParameterRanges;
+        const names = [...ranges.ContinuousParameterRanges, ...ranges.IntegerParameterRanges, ...ranges.CategoricalParameterRanges]
+          .map((r) => r.Name);
+        if (!names.includes(tuned[1])) problems.push(`${where}: ${stepName} does not tune ${tuned[1]}`);
+      } else if (summary) {
+        const jobs = Math.min(MAX_TRAINING_JOB_SUMMARIES, target.Arguments.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs);
+        if (Number(summary[1]) >= jobs) problems.push(`${where}: ${stepName} lists at most ${jobs} training jobs`);
+      }
     } else {
       problems.push(`${where} is a step property this library does not produce`);
     }

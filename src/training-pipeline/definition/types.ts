@@ -208,7 +208,47 @@ export interface ConditionStep {
   };
 }
 
-export type PipelineStep = ProcessingStep | TrainingStep | RegisterModelStep | FailStep | ConditionStep;
+/** How a tuning job walks a range. */
+export type ScalingType = 'Auto' | 'Linear' | 'Logarithmic' | 'ReverseLogarithmic';
+
+/** A tuned hyperparameter's range: bounds as strings, as the API takes them. */
+export interface ParameterRange {
+  readonly Name: string;
+  readonly MinValue: string;
+  readonly MaxValue: string;
+  readonly ScalingType: ScalingType;
+}
+
+export interface TuningStep {
+  readonly Name: string;
+  readonly Type: 'Tuning';
+  readonly Description?: string;
+  readonly Arguments: {
+    readonly HyperParameterTuningJobConfig: {
+      readonly Strategy: 'Bayesian' | 'Random';
+      readonly ResourceLimits: {
+        readonly MaxNumberOfTrainingJobs: number;
+        readonly MaxParallelTrainingJobs: number;
+      };
+      readonly TrainingJobEarlyStoppingType: 'Auto' | 'Off';
+      readonly HyperParameterTuningJobObjective: {
+        readonly Type: 'Minimize' | 'Maximize';
+        readonly MetricName: string;
+      };
+      readonly ParameterRanges: {
+        readonly ContinuousParameterRanges: ParameterRange[];
+        readonly IntegerParameterRanges: ParameterRange[];
+        readonly CategoricalParameterRanges: { readonly Name: string; readonly Values: string[] }[];
+      };
+    };
+    /** A training job's arguments less the tuned hyperparameters. */
+    readonly TrainingJobDefinition: Omit<TrainingStep['Arguments'], 'HyperParameters'> & {
+      readonly StaticHyperParameters: Record<string, StringValue>;
+    };
+  };
+}
+
+export type PipelineStep = ProcessingStep | TrainingStep | TuningStep | RegisterModelStep | FailStep | ConditionStep;
 
 export interface PipelineDefinition {
   readonly Version: '2020-12-01';

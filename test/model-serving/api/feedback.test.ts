@@ -100,6 +100,8 @@ describe('predictions and feedback in DynamoDB (moto_server over HTTP)', () => {
       modelVersion: { S: '4' },
       rings: { N: '9.12' },
       ageYears: { N: '10.62' },
+      inferenceId: { S: predictionId },
+      row: { N: '0' },
       input: {
         M: {
           sex: { S: 'M' },
@@ -115,10 +117,14 @@ describe('predictions and feedback in DynamoDB (moto_server over HTTP)', () => {
     });
   });
 
-  test('a full batch is stored (BatchWriteItem in chunks of 25)', async () => {
+  test('a full batch is stored (BatchWriteItem in chunks of 25), each item with the invocation id and its row', async () => {
     const response = await route(predictEvent({ instances: Array(MAX_BATCH_INSTANCES).fill(INSTANCE) }), deps());
     const ids: string[] = parseBody(response).predictions.map((p: { predictionId: string }) => p.predictionId);
-    for (const id of [ids[0], ids[24], ids[25], ids[99]]) expect(await getItem(id)).toBeDefined();
+    for (const row of [0, 24, 25, 99]) {
+      const item = await getItem(ids[row]);
+      expect(item?.inferenceId).toEqual({ S: ids[0] });
+      expect(item?.row).toEqual({ N: String(row) });
+    }
   });
 
   test('feedback is stored with the prediction', async () => {
@@ -180,6 +186,8 @@ describe('DynamoDbPredictionStore retries unprocessed items (aws-sdk-client-mock
   const records = (n: number) => Array.from({ length: n }, (_, i) => ({
     prediction: { predictionId: `id-${i}`, rings: 9, ageYears: 10.5, modelVersion: '1' },
     instance: INSTANCE,
+    inferenceId: 'id-0',
+    row: i,
   }));
   const store = () => new DynamoDbPredictionStore({ tableName: TABLE, client, ttlSeconds: DAY, backoff: async () => undefined });
 

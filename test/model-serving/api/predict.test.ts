@@ -20,12 +20,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 const cors = { allowedOrigins: [ALLOWED_ORIGIN] };
 
 /** A backend answering rings = 10 + row index, recording what it was asked. */
-function fakeBackend(): ModelBackend & { calls: DatasetRow[][] } {
+function fakeBackend(): ModelBackend & { calls: DatasetRow[][]; inferenceIds: string[] } {
   const calls: DatasetRow[][] = [];
+  const inferenceIds: string[] = [];
   return {
     calls,
-    predict: async (rows) => {
+    inferenceIds,
+    predict: async (rows, context) => {
       calls.push([...rows]);
+      inferenceIds.push(context.inferenceId);
       return { rings: rows.map((_, i) => 10 + i + 0.123456), modelVersion: '7' };
     },
   };
@@ -116,16 +119,27 @@ describe('answers', () => {
     }
   });
 
-  test('records each prediction with the inputs it was made from', async () => {
+  test('records each prediction with the inputs it was made from, the invocation id and its row', async () => {
     const recorded: PredictionRecord[] = [];
+    const backend = fakeBackend();
     const response = await handlePredict(predictEvent({ instances: [INSTANCE, { ...INSTANCE, sex: 'F' }] }), {
-      backend: fakeBackend(), cors, recorder: { record: async (r) => { recorded.push(...r); } },
+      backend, cors, recorder: { record: async (r) => { recorded.push(...r); } },
     });
     const body = parseBody(response);
+    const inferenceId = body.predictions[0].predictionId;
+    expect(backend.inferenceIds).toEqual([inferenceId]);
     expect(recorded).toEqual([
-      { prediction: body.predictions[0], instance: INSTANCE },
-      { prediction: body.predictions[1], instance: { ...INSTANCE, sex: 'F' } },
+      { prediction: body.predictions[0], instance: INSTANCE, inferenceId, row: 0 },
+      { prediction: body.predictions[1], instance: { ...INSTANCE, sex: 'F' }, inferenceId, row: 1 },
     ]);
+  });
+
+  test('each invocation has its own InferenceId: the id of its single prediction', async () => {
+    const backend = fakeBackend();
+    const first = parseBody(await predict(predictEvent(INSTANCE), backend));
+    const second = parseBody(await predict(predictEvent(INSTANCE), backend));
+    expect(backend.inferenceIds).toEqual([first.predictionId, second.predictionId]);
+    expect(first.predictionId).not.toBe(second.predictionId);
   });
 
   test('still answers the prediction when recording it fails, and logs why', async () => {

@@ -27,6 +27,7 @@ const ENDPOINT = 'abalone-endpoint';
 const PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/AbaloneModelPackageGroup/12';
 const CONFIG_NAME = deploymentResourceName(namePrefixFor(ENDPOINT), PACKAGE_ARN, { instanceType: 'ml.m5.large' });
 const ROW = toDatasetRow(INSTANCE);
+const CTX = { inferenceId: '3f0c2a9e-5b7d-4c1e-9a8f-0123456789ab' };
 const cors = { allowedOrigins: [ALLOWED_ORIGIN] };
 
 function missingEndpoint(): Error {
@@ -79,54 +80,67 @@ describe('SageMakerBackend (aws-sdk-client-mock)', () => {
 
   test('invokes the endpoint with text/csv rows and answers the version in service', async () => {
     runtime.on(InvokeEndpointCommand).resolves({ Body: body('9.5\n10.25\n') });
-    const output = await backend().predict([ROW, ['F', ...ROW.slice(1)] as any]);
+    const output = await backend().predict([ROW, ['F', ...ROW.slice(1)] as any], CTX);
     expect(output).toEqual({ rings: [9.5, 10.25], modelVersion: '12' });
     const input = runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input;
-    expect(input).toEqual(expect.objectContaining({ EndpointName: ENDPOINT, ContentType: 'text/csv', Accept: 'text/csv' }));
+    expect(input).toEqual(expect.objectContaining({ EndpointName: ENDPOINT, ContentType: 'text/csv', Accept: 'text/csv', InferenceId: CTX.inferenceId }));
     expect(new TextDecoder().decode(input.Body as Uint8Array)).toBe(toCsv([ROW, ['F', ...ROW.slice(1)] as any]));
+  });
+
+  test("through the handler, InferenceId is the first prediction's id and fits InvokeEndpoint's constraint", async () => {
+    runtime.on(InvokeEndpointCommand).resolves({ Body: body('9.5\n10.25\n') });
+    const response = await handlePredict(predictEvent({ instances: [INSTANCE, { ...INSTANCE, sex: 'F' }] }), { backend: backend(), cors });
+    const ids = parseBody(response).predictions.map((p: { predictionId: string }) => p.predictionId);
+    const inferenceId = runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input.InferenceId!;
+    expect(inferenceId).toBe(ids[0]);
+    // botocore's sagemaker-runtime InferenceId: 1-64 characters, pattern \A\S[\p{Print}]*\z.
+    expect(inferenceId.length).toBeGreaterThanOrEqual(1);
+    expect(inferenceId.length).toBeLessThanOrEqual(64);
+    expect(inferenceId).toMatch(/^\S[\x20-\x7e]*$/);
+    expect(new Set(ids).size).toBe(2);
   });
 
   test('describes the endpoint at most once per 30 s', async () => {
     runtime.on(InvokeEndpointCommand).resolves({ Body: body('9.5\n') });
     const b = backend();
-    await b.predict([ROW]);
+    await b.predict([ROW], CTX);
     clock += 29_999;
-    await b.predict([ROW]);
+    await b.predict([ROW], CTX);
     expect(sagemaker.commandCalls(DescribeEndpointCommand)).toHaveLength(1);
     sagemaker.on(DescribeEndpointCommand).resolves({ EndpointStatus: 'InService', EndpointConfigName: `${namePrefixFor(ENDPOINT)}13-0123abcd` });
     clock += 1;
-    expect((await b.predict([ROW])).modelVersion).toBe('13');
+    expect((await b.predict([ROW], CTX)).modelVersion).toBe('13');
     expect(sagemaker.commandCalls(DescribeEndpointCommand)).toHaveLength(2);
   });
 
   test('no endpoint yet: unavailable, without invoking', async () => {
     sagemaker.on(DescribeEndpointCommand).rejects(missingEndpoint());
-    await expect(backend().predict([ROW])).rejects.toThrow(ModelUnavailableError);
+    await expect(backend().predict([ROW], CTX)).rejects.toThrow(ModelUnavailableError);
     expect(runtime.commandCalls(InvokeEndpointCommand)).toHaveLength(0);
   });
 
   test.each(['Creating', 'Failed', 'Deleting', 'OutOfService'])('endpoint %s: unavailable', async (status) => {
     sagemaker.on(DescribeEndpointCommand).resolves({ EndpointStatus: status as any, EndpointConfigName: CONFIG_NAME });
-    await expect(backend().predict([ROW])).rejects.toThrow(ModelUnavailableError);
+    await expect(backend().predict([ROW], CTX)).rejects.toThrow(ModelUnavailableError);
   });
 
   test.each(['Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed'])('endpoint %s still serves its current model', async (status) => {
     sagemaker.on(DescribeEndpointCommand).resolves({ EndpointStatus: status as any, EndpointConfigName: CONFIG_NAME });
     runtime.on(InvokeEndpointCommand).resolves({ Body: body('7\n') });
-    expect(await backend().predict([ROW])).toEqual({ rings: [7], modelVersion: '12' });
+    expect(await backend().predict([ROW], CTX)).toEqual({ rings: [7], modelVersion: '12' });
   });
 
   test('InvokeEndpoint "Could not find endpoint": unavailable, and the next request describes again', async () => {
     runtime.on(InvokeEndpointCommand).rejects(new ValidationError({ message: `Could not find endpoint "${ENDPOINT}".`, $metadata: {} }));
     const b = backend();
-    await expect(b.predict([ROW])).rejects.toThrow(ModelUnavailableError);
-    await expect(b.predict([ROW])).rejects.toThrow(ModelUnavailableError);
+    await expect(b.predict([ROW], CTX)).rejects.toThrow(ModelUnavailableError);
+    await expect(b.predict([ROW], CTX)).rejects.toThrow(ModelUnavailableError);
     expect(sagemaker.commandCalls(DescribeEndpointCommand)).toHaveLength(2);
   });
 
   test('ModelNotReadyException: unavailable', async () => {
     runtime.on(InvokeEndpointCommand).rejects(new ModelNotReadyException({ message: 'not ready', $metadata: {} }));
-    await expect(backend().predict([ROW])).rejects.toThrow(ModelUnavailableError);
+    await expect(backend().predict([ROW], CTX)).rejects.toThrow(ModelUnavailableError);
   });
 
   test.each([
@@ -135,24 +149,24 @@ describe('SageMakerBackend (aws-sdk-client-mock)', () => {
     ['another ValidationError', new ValidationError({ message: 'Input is invalid', $metadata: {} })],
   ])('%s: model failure', async (_name, error) => {
     runtime.on(InvokeEndpointCommand).rejects(error);
-    await expect(backend().predict([ROW])).rejects.toThrow(ModelFailureError);
+    await expect(backend().predict([ROW], CTX)).rejects.toThrow(ModelFailureError);
   });
 
   test.each(['', 'body', '9.5\n10\n', '{"error": true}'])('answer %j for one row: model failure', async (text) => {
     runtime.on(InvokeEndpointCommand).resolves({ Body: body(text) });
-    await expect(backend().predict([ROW])).rejects.toThrow(ModelFailureError);
+    await expect(backend().predict([ROW], CTX)).rejects.toThrow(ModelFailureError);
   });
 
   test('a failing DescribeEndpoint does not stop predictions: the last known version is kept', async () => {
     runtime.on(InvokeEndpointCommand).resolves({ Body: body('9\n') });
     const logs: unknown[] = [];
     const b = backend({ log: (m, d) => logs.push([m, d]) });
-    expect((await b.predict([ROW])).modelVersion).toBe('12');
+    expect((await b.predict([ROW], CTX)).modelVersion).toBe('12');
     sagemaker.on(DescribeEndpointCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     clock += 60_000;
-    expect((await b.predict([ROW])).modelVersion).toBe('12');
+    expect((await b.predict([ROW], CTX)).modelVersion).toBe('12');
     expect(logs).toEqual([['DescribeEndpoint failed', { error: 'ThrottlingException: Rate exceeded' }]]);
-    expect((await backend().predict([ROW])).modelVersion).toBe('unknown');
+    expect((await backend().predict([ROW], CTX)).modelVersion).toBe('unknown');
   });
 
   test('isMissingEndpoint recognises both wordings and nothing else', () => {
@@ -269,13 +283,13 @@ describe('SageMakerBackend against moto_server over HTTP', () => {
       now: () => clock,
     });
     await queueModelAnswers('11\n', '12\n', '13\n');
-    expect(await b.predict([ROW])).toEqual({ rings: [11], modelVersion: '12' });
+    expect(await b.predict([ROW], CTX)).toEqual({ rings: [11], modelVersion: '12' });
 
     await sagemaker.send(new DeleteEndpointCommand({ EndpointName: ENDPOINT }));
     await sagemaker.send(new CreateEndpointCommand({ EndpointName: ENDPOINT, EndpointConfigName: next }));
     clock += 10_000;
-    expect((await b.predict([['F', ...ROW.slice(1)] as any])).modelVersion).toBe('12');
+    expect((await b.predict([['F', ...ROW.slice(1)] as any], CTX)).modelVersion).toBe('12');
     clock += 20_000;
-    expect((await b.predict([['I', ...ROW.slice(1)] as any])).modelVersion).toBe('13');
+    expect((await b.predict([['I', ...ROW.slice(1)] as any], CTX)).modelVersion).toBe('13');
   });
 });

@@ -96,18 +96,42 @@ describe('first deployment', () => {
     await createPackage(h.raw, 'Approved');
     const config = testConfig({
       volumeKmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k',
-      dataCapture: { destinationS3Uri: 's3://capture/data-capture', samplingPercentage: 25 },
+      dataCapture: { destinationS3Uri: 's3://artifacts/data-capture', samplingPercentage: 25, kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k' },
     });
     const result = await deployToEnd(config);
     expect(result.status).toBe('SUCCEEDED');
     const input = h.sagemakerMock.commandCalls(CreateEndpointConfigCommand)[0].args[0].input;
     expect(input.KmsKeyId).toBe('arn:aws:kms:us-east-1:123456789012:key/k');
-    expect(input.DataCaptureConfig).toMatchObject({
+    // The exact request: request and response, CSV kept as text (not base64), under the customer key.
+    expect(input.DataCaptureConfig).toEqual({
       EnableCapture: true,
       InitialSamplingPercentage: 25,
-      DestinationS3Uri: 's3://capture/data-capture',
+      DestinationS3Uri: 's3://artifacts/data-capture',
+      KmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k',
       CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      CaptureContentTypeHeader: { CsvContentTypes: ['text/csv'] },
     });
+    // moto accepted it and keeps it on the endpoint config.
+    const stored = await h.raw.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: result.state.endpointConfigName }));
+    expect(stored.DataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 25, DestinationS3Uri: 's3://artifacts/data-capture' });
+  });
+
+  test('without data capture the endpoint config has none', async () => {
+    await createPackage(h.raw, 'Approved');
+    expect((await deployToEnd(testConfig({ dataCapture: undefined }))).status).toBe('SUCCEEDED');
+    expect(h.sagemakerMock.commandCalls(CreateEndpointConfigCommand)[0].args[0].input.DataCaptureConfig).toBeUndefined();
+  });
+
+  test('changed capture settings are a new deployment: a new endpoint config name for the same package', async () => {
+    await createPackage(h.raw, 'Approved');
+    const capture = { destinationS3Uri: 's3://artifacts/data-capture', samplingPercentage: 100 };
+    const first = await deployToEnd(testConfig({ dataCapture: capture }));
+    const same = await startDeployment(h.clients, testConfig({ dataCapture: capture }), {});
+    expect(same.status).toBe('SUCCEEDED');
+    expect(same.state.endpointConfigName).toBe(first.state.endpointConfigName);
+    const changed = await startDeployment(h.clients, testConfig({ dataCapture: { ...capture, samplingPercentage: 20 } }), {});
+    expect(changed.state).toMatchObject({ operation: 'update', previousConfigName: first.state.endpointConfigName });
+    expect(changed.state.endpointConfigName).not.toBe(first.state.endpointConfigName);
   });
 
   test('without auto-scaling registers no scalable target', async () => {

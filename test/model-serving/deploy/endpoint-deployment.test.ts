@@ -64,9 +64,12 @@ describe('EndpointDeployment', () => {
       modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup' }),
       artifactBucket: s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifact-bucket'),
       encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
-      dataCaptureBucket: s3.Bucket.fromBucketName(stack, 'Capture', 'capture-bucket'),
     });
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('synthesizes with zero unacknowledged cdk-nag findings without data capture', () => {
+    expect(nagFindings(build({ dataCapture: { enabled: false } }).stack)).toEqual([]);
   });
 
   test('exposes the endpoint name and its lower-case ARN', () => {
@@ -113,7 +116,8 @@ describe('EndpointDeployment', () => {
       });
       expect(config.rollbackAlarmNames).toHaveLength(2);
       expect(config.volumeKmsKeyId).toBeUndefined();
-      expect(config.dataCapture).toBeUndefined();
+      // Data capture is on by default: every request, to the artifact bucket, S3 managed encryption.
+      expect(config.dataCapture).toEqual({ samplingPercentage: 100, destinationS3Uri: 's3://artifact-bucket/data-capture' });
     });
 
     test('takes instance type, counts, capacity, key and data capture from props', () => {
@@ -128,8 +132,7 @@ describe('EndpointDeployment', () => {
         maxCapacity: 6,
         targetInvocationsPerInstance: 200,
         encryptionKey: key,
-        dataCaptureBucket: s3.Bucket.fromBucketName(stack, 'Capture', 'capture-bucket'),
-        dataCapturePercent: 20,
+        dataCapture: { samplingPercentage: 20 },
         deploymentBakeTime: Duration.minutes(10),
       });
       const config = deployConfig(Template.fromStack(stack));
@@ -138,10 +141,18 @@ describe('EndpointDeployment', () => {
         instanceCount: 3,
         autoScaling: { minCapacity: 3, maxCapacity: 6, targetInvocationsPerInstance: 200 },
         bakeSeconds: 600,
-        dataCapture: { samplingPercentage: 20, destinationS3Uri: 's3://capture-bucket/data-capture' },
+        dataCapture: { samplingPercentage: 20, destinationS3Uri: 's3://artifact-bucket/data-capture' },
       });
       expect(config.volumeKmsKeyId).toContain('Key');
-      expect(config.dataCapture!.kmsKeyId).toContain('Key');
+      expect(config.dataCapture!.kmsKeyId).toEqual(config.volumeKmsKeyId);
+    });
+
+    test('without data capture the deploy request has none and nothing is exposed', () => {
+      const { template, deployment } = build({ dataCapture: { enabled: false } });
+      expect(deployConfig(template).dataCapture).toBeUndefined();
+      expect(deployment.dataCaptureLocation).toBeUndefined();
+      const policy = policyOf(template, 'EndpointModelRoleDefaultPolicy');
+      expect(policy.filter((st) => [st.Action].flat().includes('s3:PutObject'))).toEqual([]);
     });
 
     test('without auto-scaling has no scaling configuration', () => {
@@ -367,10 +378,79 @@ describe('EndpointDeployment', () => {
       expect(bySid(policy, 'EndpointMetrics').Condition).toEqual({ StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints*' } });
     });
 
-    test('may write captured data under the data capture prefix only', () => {
-      const policy = policyOf(build({ dataCaptureBucket: s3.Bucket.fromBucketName(new Stack(), 'C', 'capture-bucket') }).template, 'EndpointModelRoleDefaultPolicy');
-      const put = policy.find((s) => [s.Action].flat().includes('s3:PutObject'));
-      expect(JSON.stringify(put.Resource)).toContain(':s3:::capture-bucket/data-capture/*');
+    test("may write captured data under its own endpoint's capture prefix only: exactly s3:PutObject, no KMS without a key", () => {
+      const { template, stack } = build();
+      const policy = policyOf(template, 'EndpointModelRoleDefaultPolicy');
+      const writes = policy.filter((st) => [st.Action].flat().some((a: string) => /^s3:(Put|Delete|Abort)/.test(a)));
+      expect(writes).toHaveLength(1);
+      expect(stack.resolve(bySid(policy, 'WriteDataCapture'))).toEqual({
+        Sid: 'WriteDataCapture',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::artifact-bucket/data-capture/abalone/AllTraffic/*']] },
+      });
+      expect(policy.find((st) => st.Sid === 'EncryptDataCapture')).toBeUndefined();
+    });
+
+    test('with a customer key: encrypts captures with it (kms:Encrypt and kms:GenerateDataKey on that key only)', () => {
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      new EndpointDeployment(stack, 'Endpoint', {
+        modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'g' }),
+        artifactBucket: s3.Bucket.fromBucketName(stack, 'A', 'artifact-bucket'),
+        endpointName: 'abalone',
+        encryptionKey: key,
+      });
+      const policy = policyOf(Template.fromStack(stack), 'EndpointModelRoleDefaultPolicy');
+      expect(bySid(policy, 'EncryptDataCapture')).toEqual({
+        Sid: 'EncryptDataCapture',
+        Effect: 'Allow',
+        Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching('^Key'), 'Arn'] },
+      });
+    });
+
+    test("a concrete artifact bucket's own key encrypts the captures, and the bucket expires them (default 90 days)", () => {
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      const bucketKey = new kms.Key(stack, 'BucketKey', { enableKeyRotation: true });
+      const bucket = new s3.Bucket(stack, 'Artifacts', { encryptionKey: bucketKey, enforceSSL: true });
+      const deployment = new EndpointDeployment(stack, 'Endpoint', {
+        modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'g' }),
+        artifactBucket: bucket,
+        endpointName: 'abalone',
+      });
+      const template = Template.fromStack(stack);
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: [{ Id: 'ExpireDataCapture', Prefix: 'data-capture/', ExpirationInDays: 90, Status: 'Enabled' }] },
+      });
+      const config = deployConfig(template);
+      expect(stack.resolve(config.dataCapture)).toEqual({
+        samplingPercentage: 100,
+        destinationS3Uri: expect.stringMatching(/^s3:\/\/.+\/data-capture$/),
+        kmsKeyId: expect.stringContaining('BucketKey'),
+      });
+      expect(deployment.dataCaptureLocation).toEqual({
+        bucket,
+        keyPrefix: 'data-capture/',
+        endpointKeyPrefix: 'data-capture/abalone/AllTraffic/',
+        encryptionKey: bucketKey,
+      });
+    });
+
+    test('dataCapture.expiration sets the lifecycle rule', () => {
+      const app = new App();
+      const stack = new Stack(app, 'S');
+      new EndpointDeployment(stack, 'Endpoint', {
+        modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'g' }),
+        artifactBucket: new s3.Bucket(stack, 'Artifacts', { enforceSSL: true }),
+        endpointName: 'abalone',
+        dataCapture: { expiration: Duration.days(14) },
+      });
+      Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'ExpireDataCapture', ExpirationInDays: 14 })] },
+      });
     });
   });
 
@@ -630,8 +710,13 @@ describe('EndpointDeployment', () => {
       ['maxCapacity', { minCapacity: 5, maxCapacity: 3 }],
       ['maxCapacity', { endpointInstanceCount: 5, maxCapacity: 4 }],
       ['targetInvocationsPerInstance', { targetInvocationsPerInstance: 0 }],
-      ['dataCapturePercent', { dataCaptureBucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'capture-bucket'), dataCapturePercent: 101 }],
-      ['dataCapturePercent', { dataCapturePercent: 50 }],
+      ['dataCapture.samplingPercentage', { dataCapture: { samplingPercentage: 101 } }],
+      ['dataCapture.samplingPercentage', { dataCapture: { samplingPercentage: -1 } }],
+      ['dataCapture.samplingPercentage', { dataCapture: { samplingPercentage: 12.5 } }],
+      ['dataCapture.samplingPercentage', { dataCapture: { enabled: false, samplingPercentage: 50 } }],
+      ['dataCapture.expiration', { dataCapture: { enabled: false, expiration: Duration.days(30) } }],
+      // The test's artifact bucket is imported: its owner sets the lifecycle.
+      ['dataCapture.expiration', { dataCapture: { expiration: Duration.days(30) } }],
       ['rollbackErrorThreshold', { rollbackErrorThreshold: 0 }],
       ['rollbackLatencyThreshold', { rollbackLatencyThreshold: Duration.millis(0) }],
       ['deploymentBakeTime', { deploymentBakeTime: Duration.hours(2) }],
@@ -689,5 +774,55 @@ describe('EndpointDeployment', () => {
     test('burstable instances are allowed without auto-scaling', () => {
       expect(() => build({ autoScaling: false, endpointInstanceType: 'ml.t2.medium' })).not.toThrow();
     });
+  });
+});
+
+describe('EndpointDeployment with an artifact bucket of another account', () => {
+  const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  function buildForeign(encryptionKey?: (stack: Stack) => kms.IKey) {
+    const stack = new Stack(new App(), 'Target', { env: { account: '222222222222', region: 'eu-west-1' } });
+    addNagChecks(stack);
+    new EndpointDeployment(stack, 'Endpoint', {
+      modelRegistry: ModelRegistry.fromModelPackageGroupAttributes(stack, 'Registry', { modelPackageGroupName: 'AbaloneModelPackageGroup', account: '111111111111' }),
+      artifactBucket: s3.Bucket.fromBucketAttributes(stack, 'Artifacts', {
+        bucketName: 'training-bucket', account: '111111111111', region: 'eu-west-1', encryptionKey: encryptionKey?.(stack),
+      }),
+      endpointName: 'abalone',
+      dataCapture: { enabled: false },
+    });
+    const model = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .filter((p: any) => JSON.stringify(p.Properties.Roles).includes('EndpointModelRole'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    return { stack, model };
+  }
+  const touchingTooling = (model: any[]) => model.filter((s) => /training-bucket|:kms:/.test(JSON.stringify(s.Resource)));
+
+  test('names the bucket\'s imported key exactly, through S3 only, and reads only the execution outputs', () => {
+    const { stack, model } = buildForeign((s) => kms.Key.fromKeyArn(s, 'Key', KEY_ARN));
+    expect(touchingTooling(model)).toEqual([
+      {
+        Sid: 'ReadTrainingArtifacts',
+        Action: 's3:GetObject',
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::training-bucket/pipeline-executions/*']] },
+      },
+      {
+        Sid: 'DecryptTrainingArtifactsThroughS3',
+        Action: 'kms:Decrypt',
+        Effect: 'Allow',
+        Resource: KEY_ARN,
+        Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+      },
+    ]);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('without a key, names the owner account\'s keys in its Region, through S3 only', () => {
+    const { stack, model } = buildForeign();
+    expect(touchingTooling(model).map((s) => [s.Sid, JSON.stringify(s.Resource)])).toEqual([
+      ['ReadTrainingArtifacts', expect.stringContaining('training-bucket/pipeline-executions/*')],
+      ['DecryptTrainingArtifactsThroughS3', expect.stringContaining(':kms:eu-west-1:111111111111:key/*')],
+    ]);
+    expect(nagFindings(stack)).toEqual([]);
   });
 });

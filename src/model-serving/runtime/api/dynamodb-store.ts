@@ -12,8 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { FeedbackStore } from './feedback';
 import type { PredictionRecord, PredictionRecorder } from './predict';
-import { PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from '../../../contracts/predict-function';
-
+import { PREDICTION_ITEM_ATTRIBUTES as A, PREDICTION_KEY_ATTRIBUTE, PREDICTION_TTL_ATTRIBUTE } from '../../../contracts/predict-function';
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_SIZE = 25;
@@ -56,8 +55,8 @@ export class DynamoDbPredictionStore implements PredictionRecorder, FeedbackStor
         Key: { [PREDICTION_KEY_ATTRIBUTE]: { S: predictionId } },
         // TTL deletes lazily: an expired item may still be there, but it is no longer a valid target.
         ConditionExpression: 'attribute_exists(#id) AND #ttl > :now',
-        UpdateExpression: 'SET actualRings = :rings, feedbackAt = :at',
-        ExpressionAttributeNames: { '#id': PREDICTION_KEY_ATTRIBUTE, '#ttl': PREDICTION_TTL_ATTRIBUTE },
+        UpdateExpression: 'SET #rings = :rings, #at = :at',
+        ExpressionAttributeNames: { '#id': PREDICTION_KEY_ATTRIBUTE, '#ttl': PREDICTION_TTL_ATTRIBUTE, '#rings': A.actualRings, '#at': A.feedbackAt },
         ExpressionAttributeValues: {
           ':rings': { N: String(actualRings) },
           ':at': { S: at.toISOString() },
@@ -93,10 +92,12 @@ function toItem(record: PredictionRecord, now: Date, expiresAt: number): Record<
   return {
     [PREDICTION_KEY_ATTRIBUTE]: { S: p.predictionId },
     [PREDICTION_TTL_ATTRIBUTE]: { N: String(expiresAt) },
-    createdAt: { S: now.toISOString() },
-    modelVersion: { S: p.modelVersion },
-    rings: { N: String(p.rings) },
-    ageYears: { N: String(p.ageYears) },
-    input: { M: input },
+    [A.createdAt]: { S: now.toISOString() },
+    [A.modelVersion]: { S: p.modelVersion },
+    [A.rings]: { N: String(p.rings) },
+    [A.ageYears]: { N: String(p.ageYears) },
+    [A.input]: { M: input },
+    [A.inferenceId]: { S: record.inferenceId },
+    [A.row]: { N: String(record.row) },
   };
 }

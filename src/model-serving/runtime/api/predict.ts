@@ -3,18 +3,16 @@
  * The cloud handler and the local server share this code and differ only in their {@link ModelBackend}.
  */
 import { randomUUID } from 'node:crypto';
+import { DatasetRow, PredictionInstance, toDatasetRow } from './dataset-row';
 import { ApiRequest, ApiResponse, CorsPolicy, badRequest, errorResponse, jsonResponse, readJsonBody, unavailable } from './http';
 import { compileSchema } from './schema-validator';
-import { AGE_OFFSET_YEARS, DATASET_SCALE_DIVISOR, MEASURES } from '../../../contracts/abalone-data';
+import { AGE_OFFSET_YEARS } from '../../../contracts/abalone-data';
 import { messageOf } from '../../../contracts/error-messages';
 import type { BatchPredictionResponse, FieldError, Prediction } from '../../../contracts/prediction-api';
 import { PREDICTION_REQUEST_SCHEMA } from '../../../contracts/prediction-api';
 
-/** One abalone in human units, as the API receives it. */
-export interface PredictionInstance {
-  readonly sex: string;
-  readonly [apiField: string]: string | number;
-}
+export type { DatasetRow, PredictionInstance };
+export { toDatasetRow };
 
 /** A valid request: its instances, and whether the caller sent a batch. */
 export interface PredictionRequest {
@@ -22,11 +20,6 @@ export interface PredictionRequest {
   readonly batch: boolean;
 }
 
-/**
- * One abalone on the dataset's scale in the raw CSV's column order, without rings:
- * `sex, length, diameter, height, whole_weight, shucked_weight, viscera_weight, shell_weight`.
- */
-export type DatasetRow = readonly [string, ...number[]];
 
 /** What a model answers for a list of rows. */
 export interface ModelOutput {
@@ -36,9 +29,15 @@ export interface ModelOutput {
   readonly modelVersion: string;
 }
 
+/** What an invocation is known by in captures (SageMaker `InferenceId`) and stored predictions. */
+export interface InvocationContext {
+  /** The id of the invocation's first prediction: a batch is one invocation, one capture record. */
+  readonly inferenceId: string;
+}
+
 /** Where predictions come from: the SageMaker endpoint in the cloud, a local model in local mode. */
 export interface ModelBackend {
-  predict(rows: readonly DatasetRow[]): Promise<ModelOutput>;
+  predict(rows: readonly DatasetRow[], context: InvocationContext): Promise<ModelOutput>;
 }
 
 /** No model is serving yet (answered with 503 and `Retry-After`). */
@@ -66,6 +65,10 @@ export interface PredictionRecorder {
 export interface PredictionRecord {
   readonly prediction: Prediction;
   readonly instance: PredictionInstance;
+  /** The invocation's `InferenceId` (the id of its first prediction). */
+  readonly inferenceId: string;
+  /** The row of this prediction within its invocation's CSV (0 for single requests). */
+  readonly row: number;
 }
 
 /** A message the handler logs; kept free of request bodies. */
@@ -83,17 +86,6 @@ export function parsePredictionRequest(body: unknown): { request?: PredictionReq
     : { request: { instances: [body as PredictionInstance], batch: false }, errors };
 }
 
-const MEASURE_FIELDS = MEASURES.map((m) => m.apiField);
-
-/**
- * Human units (mm, g) to the dataset's scale, in the raw CSV's column order. Rounded to 12 decimals so that
- * binary noise (20.2 / 200 = 0.10099999999999999) does not reach the CSV; dataset values are at most a few units.
- */
-export function toDatasetRow(instance: PredictionInstance): DatasetRow {
-  const row: [string, ...number[]] = [instance.sex];
-  for (const field of MEASURE_FIELDS) row.push(Math.round(((instance[field] as number) / DATASET_SCALE_DIVISOR) * 1e12) / 1e12);
-  return row;
-}
 
 /** Headerless CSV, one row per line, as the endpoint's preprocessing container reads it. */
 export function toCsv(rows: readonly DatasetRow[]): string {
@@ -142,9 +134,11 @@ export async function handlePredict(request: ApiRequest, deps: PredictDependenci
   const { request: parsed, errors } = parsePredictionRequest(body.value);
   if (!parsed) return badRequest(errors, request, cors);
 
+  const predictionIds = parsed.instances.map(() => randomUUID());
+  const inferenceId = predictionIds[0];
   let output: ModelOutput;
   try {
-    output = await deps.backend.predict(parsed.instances.map(toDatasetRow));
+    output = await deps.backend.predict(parsed.instances.map(toDatasetRow), { inferenceId });
     if (output.rings.length !== parsed.instances.length) {
       throw new ModelFailureError(`Model answered ${output.rings.length} prediction(s) for ${parsed.instances.length} row(s)`);
     }
@@ -157,10 +151,10 @@ export async function handlePredict(request: ApiRequest, deps: PredictDependenci
     return errorResponse(502, 'The model failed to answer. Try again later.', request, cors);
   }
 
-  const predictions = output.rings.map((rings) => buildPrediction(rings, output.modelVersion));
+  const predictions = output.rings.map((rings, i) => buildPrediction(rings, output.modelVersion, predictionIds[i]));
   if (deps.recorder) {
     try {
-      await deps.recorder.record(predictions.map((prediction, i) => ({ prediction, instance: parsed.instances[i] })));
+      await deps.recorder.record(predictions.map((prediction, row) => ({ prediction, instance: parsed.instances[row], inferenceId, row })));
     } catch (e) {
       // The prediction is still worth answering; only feedback on it will be refused (404).
       log('error', 'Could not record predictions', { error: messageOf(e) });

@@ -3,7 +3,7 @@
  */
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { DatasetRow, ModelBackend, ModelFailureError, ModelOutput, ModelUnavailableError, parseModelCsv, toCsv } from './predict';
+import { DatasetRow, InvocationContext, ModelBackend, ModelFailureError, ModelOutput, ModelUnavailableError, parseModelCsv, toCsv } from './predict';
 
 /** How long the serving model version is remembered, in milliseconds. */
 export const MODEL_VERSION_CACHE_MILLIS = 30_000;
@@ -43,7 +43,7 @@ export class SageMakerBackend implements ModelBackend {
     this.now = options.now ?? Date.now;
   }
 
-  public async predict(rows: readonly DatasetRow[]): Promise<ModelOutput> {
+  public async predict(rows: readonly DatasetRow[], context: InvocationContext): Promise<ModelOutput> {
     const state = await this.endpointState();
     if (!state.serving) throw new ModelUnavailableError(state.reason);
     let body: string;
@@ -52,6 +52,8 @@ export class SageMakerBackend implements ModelBackend {
         EndpointName: this.options.endpointName,
         ContentType: 'text/csv',
         Accept: 'text/csv',
+        // Joins the capture record with the stored predictions and their feedback.
+        InferenceId: context.inferenceId,
         Body: new TextEncoder().encode(toCsv(rows)),
       }));
       body = answer.Body ? new TextDecoder().decode(answer.Body) : '';

@@ -294,7 +294,8 @@ async function createEndpointConfig(clients: DeployClients, config: DeployConfig
       DestinationS3Uri: config.dataCapture.destinationS3Uri,
       KmsKeyId: config.dataCapture.kmsKeyId,
       CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
-      CaptureContentTypeHeader: { CsvContentTypes: ['text/csv'], JsonContentTypes: ['application/json'] },
+      // Without it SageMaker base64-encodes the bodies; the endpoint takes and answers text/csv only.
+      CaptureContentTypeHeader: { CsvContentTypes: ['text/csv'] },
     } : undefined,
     Tags: tags(config, modelPackageArn),
   };
