@@ -25,7 +25,7 @@ import { buildSync } from 'esbuild';
 import { LocalModelBackend } from '../src/local/local-model-backend';
 import { ML_DIR, localRun, LocalRunReport } from '../src/local/local-run';
 import { checkPython } from '../src/local/python';
-import { LocalPredictionStore, STORE_FILE } from '../src/local/local-store';
+import { LocalPredictionStore, STORE_FILE, STORE_SCRIPT } from '../src/local/local-store';
 import { LocalModelRegistry } from '../src/local/registry';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -49,12 +49,12 @@ import * as path from 'node:path';
 import { LocalModelBackend } from ${JSON.stringify(path.join(ROOT, 'src', 'local', 'local-model-backend'))};
 import { ML_DIR } from ${JSON.stringify(path.join(ROOT, 'src', 'local', 'local-run'))};
 import { startLocalServer } from ${JSON.stringify(path.join(ROOT, 'src', 'local', 'local-server'))};
-import { LocalPredictionStore, STORE_FILE } from ${JSON.stringify(path.join(ROOT, 'src', 'local', 'local-store'))};
+import { LocalPredictionStore, STORE_FILE, STORE_SCRIPT } from ${JSON.stringify(path.join(ROOT, 'src', 'local', 'local-store'))};
 import { LocalModelRegistry } from ${JSON.stringify(path.join(ROOT, 'src', 'local', 'registry'))};
 const [home, python, withStore, webAppDir] = process.argv.slice(2);
 void (async () => {
   const model = new LocalModelRegistry(path.join(home, 'registry')).latestApproved()!;
-  const store = withStore === 'store' ? await LocalPredictionStore.open(python, path.join(ML_DIR, 'local_store.py'), path.join(home, STORE_FILE)) : undefined;
+  const store = withStore === 'store' ? await LocalPredictionStore.open(python, STORE_SCRIPT, path.join(home, STORE_FILE)) : undefined;
   const backend = await LocalModelBackend.start(python, path.join(ML_DIR, 'local_serve.py'), model);
   const server = await startLocalServer({ backend, store, webAppDir });
   console.log(\`Serving at \${server.url}/\`);
@@ -283,7 +283,7 @@ async function benchWorker(python: string, home: string, calls: number): Promise
 }
 
 async function benchStore(python: string, home: string, calls: number): Promise<void> {
-  const store = await LocalPredictionStore.open(python, path.join(ML_DIR, 'local_store.py'), path.join(fs.mkdtempSync(path.join(home, 'store-')), STORE_FILE));
+  const store = await LocalPredictionStore.open(python, STORE_SCRIPT, path.join(fs.mkdtempSync(path.join(home, 'store-')), STORE_FILE));
   const instance = INSTANCES[0];
   try {
     const one = await timed(calls, async () => {

@@ -18,10 +18,10 @@ import { LocalMonitorReport, MonitorSetupError, localMonitor } from './local-mon
 import { PromoteSetupError, formatPromoteReport, localPromote, promoteReportJson } from './local-promote';
 import { DataRejectedError, ML_DIR, localRun } from './local-run';
 import { startLocalServer } from './local-server';
-import { LocalPredictionStore, STORE_FILE } from './local-store';
+import { LocalPredictionStore, STORE_FILE, STORE_SCRIPT } from './local-store';
 import { checkPython, PythonSetupError } from './python';
 import { LocalModelRegistry, RegisteredModel } from './registry';
-import { DriftReport, ModelQualityReport } from '../contracts/monitoring';
+import { DRIFT_STATUS, DriftReport, MODEL_QUALITY_STATUS, ModelQualityReport } from '../contracts/monitoring';
 import { PARAMETER_NAMES } from '../training-pipeline/definition';
 
 const USAGE = `Usage: cdk-mlops-abalone local <command> [options]
@@ -241,7 +241,7 @@ async function serveCommand(args: string[]): Promise<number> {
   const model = values.model !== undefined ? registry.get(integerOption('--model', values.model)) : registry.latestApproved();
   let backend: LocalModelBackend | undefined;
   const python = await checkPython(values.python);
-  const store = await LocalPredictionStore.open(python, path.join(ML_DIR, 'local_store.py'), path.join(values.home, STORE_FILE));
+  const store = await LocalPredictionStore.open(python, STORE_SCRIPT, path.join(values.home, STORE_FILE));
   if (model) {
     backend = await LocalModelBackend.start(python, path.join(ML_DIR, 'local_serve.py'), model).catch(async (e) => { await store.close(); throw e; });
   }
@@ -319,7 +319,7 @@ async function monitorCommand(args: string[]): Promise<number> {
   process.stdout.write(values.json
     ? `${JSON.stringify({ drift: result.report, modelQuality: result.quality ?? null }, null, 2)}\n`
     : `${formatDriftReport(result)}\n${formatQualityReport(result)}`);
-  return result.report.status === 'drift' || result.quality?.status === 'degraded' ? DRIFT_EXIT_CODE : 0;
+  return result.report.status === DRIFT_STATUS.drift || result.quality?.status === MODEL_QUALITY_STATUS.degraded ? DRIFT_EXIT_CODE : 0;
 }
 
 /** Live model quality next to the registered test metrics and the tolerance, and the verdict. */

@@ -9,8 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { ML_DIR } from './local-run';
-import { STORE_FILE } from './local-store';
+import { STORE_FILE, STORE_SCRIPT } from './local-store';
 import { formatError, validateRawData } from '../data-ingest/runtime/raw-data-validator';
 
 const execFileAsync = promisify(execFile);
@@ -54,7 +53,7 @@ export async function exportFeedback(options: FeedbackExportOptions): Promise<Fe
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'abalone-feedback-'));
   try {
     const exported = path.join(scratch, 'feedback.csv');
-    const args = [path.join(ML_DIR, 'local_store.py'), 'export-feedback', '--db', database, '--out', exported,
+    const args = [STORE_SCRIPT, 'export-feedback', '--db', database, '--out', exported,
       ...(options.since !== undefined ? ['--since', options.since] : [])];
     try {
       await execFileAsync(options.python, args, { maxBuffer: 64 * 1024 * 1024 });

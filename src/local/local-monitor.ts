@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ML_DIR, SHARED_MODULES_ARCHIVE, writeSharedModulesArchive } from './local-run';
-import { STORE_FILE } from './local-store';
+import { STORE_FILE, STORE_SCRIPT } from './local-store';
 import { LocalPipelineRunner, LocalRunResult } from './pipeline-runner';
 import { LocalModelRegistry, RegisteredModel } from './registry';
 import {
@@ -163,7 +163,7 @@ export async function localMonitor(options: LocalMonitorOptions): Promise<LocalM
 
 /** `local_store.py export-captures` for one model version. */
 async function exportCaptures(python: string, database: string, out: string, modelVersion: string, since?: string) {
-  const args = [path.join(ML_DIR, 'local_store.py'), 'export-captures', '--db', database, '--out', out,
+  const args = [STORE_SCRIPT, 'export-captures', '--db', database, '--out', out,
     '--model-version', modelVersion, '--endpoint-name', LOCAL_ENDPOINT_NAME, ...(since ? ['--since', since] : [])];
   try {
     const { stdout } = await execFileAsync(python, args, { maxBuffer: 64 * 1024 * 1024 });
@@ -177,7 +177,7 @@ async function exportCaptures(python: string, database: string, out: string, mod
 
 /** `local_store.py export-ground-truth`: one GroundTruthRecord per stored feedback. */
 async function exportGroundTruth(python: string, database: string, out: string): Promise<{ records: number }> {
-  const args = [path.join(ML_DIR, 'local_store.py'), 'export-ground-truth', '--db', database, '--out', out];
+  const args = [STORE_SCRIPT, 'export-ground-truth', '--db', database, '--out', out];
   try {
     const { stdout } = await execFileAsync(python, args, { maxBuffer: 64 * 1024 * 1024 });
     return { records: Number(JSON.parse(stdout).records) };

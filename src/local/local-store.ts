@@ -6,7 +6,9 @@
  * transaction has committed.
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { JsonLinesWorker } from './json-lines-worker';
+import { ML_DIR } from './local-run';
 import { FeedbackStore } from '../model-serving/runtime/api/feedback';
 import {
   DatasetRow, InvocationContext, ModelBackend, ModelOutput, PredictionRecord, PredictionRecorder, toCsv, toDatasetRow,
@@ -14,6 +16,9 @@ import {
 
 /** The database file in local mode's home. */
 export const STORE_FILE = 'serve.sqlite3';
+
+/** The store's Python side: the process `local serve` writes through, and the exports `local monitor` and `local feedback` run. */
+export const STORE_SCRIPT = path.join(ML_DIR, 'local_store.py');
 
 /** One call of the model, as an endpoint's Data Capture sees it. */
 export interface CapturedInvocation {

@@ -15,7 +15,7 @@ import { MAX_BATCH_INSTANCES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from
 import { LocalModelBackend } from '../../src/local/local-model-backend';
 import { ML_DIR } from '../../src/local/local-run';
 import { RunningLocalServer, startLocalServer } from '../../src/local/local-server';
-import { LocalPredictionStore, STORE_FILE } from '../../src/local/local-store';
+import { LocalPredictionStore, STORE_FILE, STORE_SCRIPT } from '../../src/local/local-store';
 import { checkPython } from '../../src/local/python';
 import { LocalModelRegistry, RegisteredModel } from '../../src/local/registry';
 import { ModelBackend, ModelUnavailableError } from '../../src/model-serving/runtime/api/predict';
@@ -24,7 +24,6 @@ import { PREDICTIONS_PATH, route } from '../../src/model-serving/runtime/api/rou
 jest.setTimeout(SLOW);
 
 const SERVE_SCRIPT = path.join(ML_DIR, 'local_serve.py');
-const STORE_SCRIPT = path.join(ML_DIR, 'local_store.py');
 
 interface Answer {
   readonly status: number;

@@ -12,9 +12,8 @@ import { ALLOWED_ORIGIN, INSTANCE } from './fixtures';
 import { servingTemplate } from './serving-template';
 import { PREDICT_FUNCTION_ENV } from '../../../src/contracts/predict-function';
 import type { ErrorResponse } from '../../../src/contracts/prediction-api';
-import { ML_DIR } from '../../../src/local/local-run';
 import { RunningLocalServer, startLocalServer } from '../../../src/local/local-server';
-import { LocalPredictionStore, STORE_FILE } from '../../../src/local/local-store';
+import { LocalPredictionStore, STORE_FILE, STORE_SCRIPT } from '../../../src/local/local-store';
 import { checkPython } from '../../../src/local/python';
 import { ModelBackend } from '../../../src/model-serving/runtime/api/predict';
 import { FEEDBACK_PATH, PREDICTIONS_PATH } from '../../../src/model-serving/runtime/api/routes';
@@ -131,7 +130,7 @@ describe('the same 400 from the function as from local mode', () => {
       },
     };
     // With a store, as `local serve` runs: feedback is validated before the store is asked.
-    store = await LocalPredictionStore.open(await checkPython(), path.join(ML_DIR, 'local_store.py'), path.join(webAppDir, STORE_FILE));
+    store = await LocalPredictionStore.open(await checkPython(), STORE_SCRIPT, path.join(webAppDir, STORE_FILE));
     server = await startLocalServer({ backend, store, webAppDir });
   });
 
